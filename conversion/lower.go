@@ -1,0 +1,481 @@
+// Package conversion evaluates an xdockerfile for one build (arguments,
+// platform, context) and lowers it to a plain Dockerfile that BuildKit's own
+// dockerfile2llb turns into LLB. It is the only caller of dockerfile2llb.
+//
+// Lowering never moves a line: the lines of untaken branches and the IF,
+// ELSE and END lines become empty lines, and stage references are expanded
+// in place. Every line number BuildKit reports about the plain file is
+// therefore the line number of the user's file, with no mapping to get wrong.
+package conversion
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/xdockerfile/xdockerfile/syntax"
+)
+
+// Context answers EXISTS tests against the main build context.
+type Context interface {
+	// Exists reports whether a path or glob, relative to the context root,
+	// matches anything that .dockerignore does not exclude.
+	Exists(ctx context.Context, pattern string) (bool, error)
+}
+
+// Options are the parts of a build that decide how a file lowers.
+type Options struct {
+	BuildArgs      map[string]string
+	TargetPlatform ocispecs.Platform
+	BuildPlatform  ocispecs.Platform
+	Target         string
+	Context        Context // nil: EXISTS is an error
+}
+
+// Result is a lowered file.
+type Result struct {
+	// Dockerfile has as many lines as the input, each at its original place.
+	Dockerfile []byte
+	Warnings   []Warning
+}
+
+// Lower evaluates f for one build and returns the plain Dockerfile.
+func Lower(ctx context.Context, f *syntax.File, opt Options) (*Result, error) {
+	l := newLowerer(ctx, f, opt, opt.Target)
+	if err := l.run(); err != nil {
+		return nil, err
+	}
+	// TARGETSTAGE names the last stage when no target is given, and which
+	// stage is last may itself depend on a condition: settle it.
+	if opt.Target == "" && l.readTargetStage && l.lastStage != l.assumedStage {
+		l = newLowerer(ctx, f, opt, l.lastStage)
+		if err := l.run(); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Dockerfile: bytes.Join(l.lines, nil), Warnings: l.warnings}, nil
+}
+
+type lowerer struct {
+	ctx  context.Context
+	file *syntax.File
+	opt  Options
+	lex  *shell.Lex
+
+	lines [][]byte // physical lines, each with its own line ending
+
+	platform *vars
+	globals  *vars
+	stage    *vars            // nil before the first FROM
+	curEnv   *vars            // the ENV set so far in this stage, inherited by child stages
+	stageEnv map[string]*vars // each named stage's curEnv
+
+	assumedStage    string
+	lastStage       string
+	readTargetStage bool
+
+	warnings []Warning
+}
+
+func newLowerer(ctx context.Context, f *syntax.File, opt Options, targetStage string) *lowerer {
+	return &lowerer{
+		ctx:          ctx,
+		file:         f,
+		opt:          opt,
+		lex:          shell.NewLex(f.Escape),
+		lines:        splitLines(f.Data),
+		platform:     platformArgs(opt.TargetPlatform, opt.BuildPlatform, targetStage, opt.BuildArgs),
+		globals:      newVars(),
+		stageEnv:     map[string]*vars{},
+		assumedStage: targetStage,
+	}
+}
+
+func splitLines(dt []byte) [][]byte {
+	lines := bytes.SplitAfter(dt, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	out := make([][]byte, len(lines))
+	copy(out, lines)
+	return out
+}
+
+func (l *lowerer) errorf(line int, format string, args ...any) error {
+	return &syntax.Error{File: l.file.Name, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (l *lowerer) run() error {
+	return l.body(l.file.Body)
+}
+
+func (l *lowerer) body(nodes []syntax.Node) error {
+	for _, n := range nodes {
+		var err error
+		switch n := n.(type) {
+		case *syntax.Instruction:
+			err = l.instruction(n)
+		case *syntax.Block:
+			err = l.block(n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *lowerer) block(b *syntax.Block) error {
+	taken := -1
+	for i, br := range b.Branches {
+		ok := true
+		if br.Cond != nil {
+			var err error
+			if ok, err = l.eval(br.Cond, br.Head.Start); err != nil {
+				return err
+			}
+		}
+		if ok {
+			taken = i
+			break
+		}
+	}
+	for i, br := range b.Branches {
+		l.blank(br.Head)
+		if i == taken {
+			if err := l.body(br.Body); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, n := range br.Body {
+			l.blank(n.Range())
+		}
+	}
+	l.blank(b.End)
+	return nil
+}
+
+// blank empties the lines of r, keeping their line endings.
+func (l *lowerer) blank(r syntax.Range) {
+	for i := r.Start; i <= r.End && i >= 1 && i <= len(l.lines); i++ {
+		line := l.lines[i-1]
+		switch {
+		case bytes.HasSuffix(line, []byte("\r\n")):
+			l.lines[i-1] = []byte("\r\n")
+		case bytes.HasSuffix(line, []byte("\n")):
+			l.lines[i-1] = []byte("\n")
+		default:
+			l.lines[i-1] = nil
+		}
+	}
+}
+
+// view is what a condition or a stage reference sees at this point.
+func (l *lowerer) view() layered {
+	if l.stage == nil {
+		return layered{l.globals, l.platform}
+	}
+	return layered{l.stage, l.globals, l.platform}
+}
+
+func (l *lowerer) instruction(in *syntax.Instruction) error {
+	switch in.Keyword() {
+	case "FROM":
+		return l.from(in)
+	case "ARG":
+		return l.arg(in)
+	case "ENV":
+		return l.env(in)
+	case "COPY", "ADD":
+		return l.copyFrom(in, in.Node)
+	case "RUN":
+		return l.mountFrom(in, in.Node)
+	case "ONBUILD":
+		if in.Next != nil && len(in.Next.Children) > 0 {
+			sub := in.Next.Children[0]
+			switch strings.ToUpper(sub.Value) {
+			case "COPY", "ADD":
+				return l.copyFrom(in, sub)
+			case "RUN":
+				return l.mountFrom(in, sub)
+			}
+		}
+	}
+	return nil
+}
+
+func (l *lowerer) from(in *syntax.Instruction) error {
+	cmd, err := instructions.ParseInstruction(in.Node)
+	if err != nil {
+		return nil // upstream reports it, at the same line
+	}
+	st, ok := cmd.(*instructions.Stage)
+	if !ok {
+		return nil
+	}
+	l.stage = newVars()
+	base, _, _ := l.lex.ProcessWord(st.BaseName, layered{l.globals, l.platform})
+	if parent, ok := l.stageEnv[strings.ToLower(base)]; ok {
+		l.stage = parent.clone()
+	}
+	// A stage inherits its parent's ENV, not its ARGs; stageEnv keeps only
+	// ENV, so the stage's own vars start from that and gain ARGs below.
+	env := l.stage.clone()
+	if st.Name != "" {
+		l.stageEnv[strings.ToLower(st.Name)] = env
+	}
+	l.lastStage = st.Name
+	l.curEnv = env
+	return nil
+}
+
+func (l *lowerer) arg(in *syntax.Instruction) error {
+	cmd, err := instructions.ParseInstruction(in.Node)
+	if err != nil {
+		return nil
+	}
+	ac, ok := cmd.(*instructions.ArgCommand)
+	if !ok {
+		return nil
+	}
+	scope := l.globals
+	if l.stage != nil {
+		scope = l.stage
+	}
+	for _, kv := range ac.Args {
+		if v, ok := l.opt.BuildArgs[kv.Key]; ok {
+			scope.set(kv.Key, v)
+			continue
+		}
+		if kv.Value != nil {
+			expandIn := shell.EnvGetter(scope)
+			if l.stage == nil {
+				expandIn = layered{l.globals, l.platform}
+			}
+			v, _, err := l.lex.ProcessWord(*kv.Value, expandIn)
+			if err != nil {
+				return l.errorf(in.StartLine, "ARG %s: %v", kv.Key, err)
+			}
+			scope.set(kv.Key, v)
+			continue
+		}
+		// ARG NAME inside a stage takes the global or automatic value.
+		if l.stage != nil {
+			if v, ok := (layered{l.globals, l.platform}).Get(kv.Key); ok {
+				scope.set(kv.Key, v)
+				continue
+			}
+		}
+		scope.declare(kv.Key)
+	}
+	return nil
+}
+
+func (l *lowerer) env(in *syntax.Instruction) error {
+	if l.stage == nil {
+		return nil
+	}
+	cmd, err := instructions.ParseInstruction(in.Node)
+	if err != nil {
+		return nil
+	}
+	ec, ok := cmd.(*instructions.EnvCommand)
+	if !ok {
+		return nil
+	}
+	for _, kv := range ec.Env {
+		v, _, err := l.lex.ProcessWord(kv.Value, l.stage)
+		if err != nil {
+			return l.errorf(in.StartLine, "ENV %s: %v", kv.Key, err)
+		}
+		l.stage.set(kv.Key, v)
+		l.curEnv.set(kv.Key, v)
+	}
+	return nil
+}
+
+// copyFrom expands variables in COPY --from / ADD --from.
+func (l *lowerer) copyFrom(in *syntax.Instruction, n *parser.Node) error {
+	for _, flag := range n.Flags {
+		name, val, ok := strings.Cut(flag, "=")
+		if !ok || !strings.EqualFold(name, "--from") || !strings.Contains(val, "$") {
+			continue
+		}
+		expanded, err := l.stageRef(in, val)
+		if err != nil {
+			return err
+		}
+		if err := l.replace(in, flag, name+"="+expanded); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountFrom expands variables in the from= field of RUN --mount.
+func (l *lowerer) mountFrom(in *syntax.Instruction, n *parser.Node) error {
+	for _, flag := range n.Flags {
+		name, val, ok := strings.Cut(flag, "=")
+		if !ok || !strings.EqualFold(name, "--mount") || !strings.Contains(val, "$") {
+			continue
+		}
+		newVal := val
+		for field := range strings.SplitSeq(val, ",") {
+			key, ref, ok := strings.Cut(strings.Trim(field, `"`), "=")
+			if !ok || !strings.EqualFold(key, "from") || !strings.Contains(ref, "$") {
+				continue
+			}
+			expanded, err := l.stageRef(in, ref)
+			if err != nil {
+				return err
+			}
+			newVal = strings.Replace(newVal, key+"="+ref, key+"="+expanded, 1)
+		}
+		if newVal != val {
+			if err := l.replace(in, flag, name+"="+newVal); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// stageRef expands a stage reference with the variables visible here.
+// Every variable must be one the Dockerfile declares: anything else (a base
+// image's ENV, say) is only known once the build runs, too late to choose
+// which stages to build.
+func (l *lowerer) stageRef(in *syntax.Instruction, ref string) (string, error) {
+	view := l.view()
+	res, err := l.lex.ProcessWordWithMatches(ref, view)
+	if err != nil {
+		return "", l.errorf(in.StartLine, "%s: %v", ref, err)
+	}
+	for name := range res.Unmatched {
+		if !view.declared(name) {
+			return "", l.errorf(in.StartLine, "%s: variable %s cannot be known before the build: declare it with ARG or ENV before this line", ref, name)
+		}
+	}
+	l.noteRead(res.Matched)
+	if res.Result == "" {
+		return "", l.errorf(in.StartLine, "%s expands to an empty stage reference", ref)
+	}
+	return res.Result, nil
+}
+
+func (l *lowerer) noteRead(names map[string]struct{}) {
+	if _, ok := names["TARGETSTAGE"]; ok {
+		l.readTargetStage = true
+	}
+}
+
+// replace rewrites the text of one flag of an instruction in place.
+func (l *lowerer) replace(in *syntax.Instruction, old, repl string) error {
+	for i := in.StartLine; i <= in.EndLine; i++ {
+		line := l.lines[i-1]
+		if idx := bytes.Index(line, []byte(old)); idx >= 0 {
+			l.lines[i-1] = slicesConcat(line[:idx], []byte(repl), line[idx+len(old):])
+			return nil
+		}
+	}
+	return l.errorf(in.StartLine, "cannot rewrite %s: write the flag on one line", old)
+}
+
+func slicesConcat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// eval evaluates a condition with the variables visible at its line.
+func (l *lowerer) eval(e syntax.Expr, line int) (bool, error) {
+	switch e := e.(type) {
+	case *syntax.Binary:
+		x, err := l.eval(e.X, line)
+		if err != nil || (e.Op == "&&" && !x) || (e.Op == "||" && x) {
+			return x, err
+		}
+		return l.eval(e.Y, line)
+	case *syntax.Not:
+		x, err := l.eval(e.X, line)
+		return !x, err
+	case *syntax.Truth:
+		v, err := l.word(e.Word, line)
+		return syntax.Truthy(v), err
+	case *syntax.Defined:
+		_, ok := l.view().Get(e.Name)
+		l.noteRead(map[string]struct{}{e.Name: {}})
+		return ok, nil
+	case *syntax.Exists:
+		p, err := l.word(e.Path, line)
+		if err != nil {
+			return false, err
+		}
+		return l.exists(p, line)
+	case *syntax.Compare:
+		return l.compare(e, line)
+	}
+	return false, l.errorf(line, "unknown condition %s", e)
+}
+
+func (l *lowerer) compare(e *syntax.Compare, line int) (bool, error) {
+	x, err := l.word(e.X, line)
+	if err != nil {
+		return false, err
+	}
+	y, err := l.word(e.Y, line)
+	if err != nil {
+		return false, err
+	}
+	switch e.Op {
+	case "==":
+		return x == y, nil
+	case "!=":
+		return x != y, nil
+	}
+	re := e.Regex
+	if re == nil {
+		if re, err = regexp.Compile(y); err != nil {
+			return false, l.errorf(line, "invalid regular expression %q: %s", y, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	return re.MatchString(x) == (e.Op == "=~"), nil
+}
+
+// word expands an operand; reading a variable nobody declared is almost
+// always a typo, so it is reported.
+func (l *lowerer) word(w syntax.Word, line int) (string, error) {
+	view := l.view()
+	res, err := l.lex.ProcessWordWithMatches(w.Raw, view)
+	if err != nil {
+		return "", l.errorf(line, "%s: %v", w.Raw, err)
+	}
+	for name := range res.Unmatched {
+		if !view.declared(name) {
+			l.warn(&RuleConditionUndefinedVar, line, RuleConditionUndefinedVar.Format(name))
+		}
+	}
+	l.noteRead(res.Matched)
+	return res.Result, nil
+}
+
+func (l *lowerer) exists(pattern string, line int) (bool, error) {
+	if l.opt.Context == nil {
+		return false, l.errorf(line, "EXISTS %s: no build context to look in", pattern)
+	}
+	p := path.Clean("/" + pattern)[1:]
+	if p == "" {
+		p = "."
+	}
+	if _, err := path.Match(p, ""); err != nil {
+		return false, l.errorf(line, "EXISTS %s: bad pattern: %v", pattern, err)
+	}
+	ok, err := l.opt.Context.Exists(l.ctx, p)
+	if err != nil {
+		return false, l.errorf(line, "EXISTS %s: %v", pattern, err)
+	}
+	return ok, nil
+}
