@@ -1,0 +1,53 @@
+# xdockerfile — a BuildKit Dockerfile frontend with IF/ELSE and variables in
+# stage references.
+#
+#   make demo   installs what it needs, starts a local buildkitd and registry,
+#               publishes the frontend image and builds an example with it
+#   make test   everything: unit, golden, corpus and end-to-end tests
+
+SHELL    := /bin/bash
+GO       ?= go
+CACHE    ?= /var/cache/xdockerfile
+VERSION  ?= v1.0.0-dev
+LDFLAGS  := -s -w -X github.com/xdockerfile/xdockerfile/version.Version=$(VERSION)
+
+.PHONY: all build deps python-rootfs test unit e2e demo fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+deps:
+	@bash hack/deps.sh >/dev/null
+
+python-rootfs:
+	@bash hack/python-rootfs.sh >/dev/null
+
+unit:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# The end-to-end tests need the real parts; hack/deps.sh installs them and
+# builds the pinned buildkitd once (cached under $(CACHE)).
+e2e: deps python-rootfs
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
+	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
+	$(GO) test -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|e2e:)|_test.go:' ; \
+	exit $${PIPESTATUS[0]}
+
+test: deps python-rootfs
+	$(GO) vet ./...
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
+	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
+	$(GO) test -count=1 -timeout 60m ./...
+
+demo: deps
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/demo
+
+fuzz:
+	$(GO) test ./syntax -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./syntax -run '^$$' -fuzz FuzzCondition -fuzztime 30s
+
+clean:
+	rm -rf bin .e2e.log
