@@ -155,9 +155,12 @@ func (l *lowerer) block(b *syntax.Block) error {
 			}
 			continue
 		}
-		for _, n := range br.Body {
-			l.blank(n.Range())
+		// Everything up to the next ELSE or END goes, comments included.
+		next := b.End.Start
+		if i+1 < len(b.Branches) {
+			next = b.Branches[i+1].Head.Start
 		}
+		l.blank(syntax.Range{Start: br.Head.End + 1, End: next - 1})
 	}
 	l.blank(b.End)
 	return nil
