@@ -149,6 +149,12 @@ func Plain(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context, warn 
 		l.Run(w.Rule, w.Location(), w.Message)
 	}
 	if err := l.Error(); err != nil {
+		// Point at the first finding that was not skipped.
+		for _, w := range res.Warnings {
+			if slices.Contains(*l.CalledRules, w.Rule.Name) {
+				return nil, withLocation(&syntax.Error{File: f.Name, Line: w.Line, Msg: err.Error()})
+			}
+		}
 		return nil, err
 	}
 	return res.Dockerfile, nil

@@ -28,7 +28,7 @@ var (
 		Description: "Conditions should depend on a variable or the build context",
 		URL:         rulesURL,
 		Format: func(cond string) string {
-			return fmt.Sprintf("Condition %q has the same value in every build", cond)
+			return fmt.Sprintf("Condition `%s` has the same value in every build", cond)
 		},
 	}
 )
@@ -69,7 +69,7 @@ func Check(f *syntax.File) []Warning {
 			for _, br := range b.Branches {
 				if br.Cond != nil && constant(lex, br.Cond) {
 					out = append(out, Warning{Rule: &RuleConstantCondition, Line: br.Head.Start,
-						Message: RuleConstantCondition.Format(br.Cond.String())})
+						Message: RuleConstantCondition.Format(br.Text)})
 				}
 				walk(br.Body)
 			}

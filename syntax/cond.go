@@ -88,7 +88,7 @@ func Words(e Expr) []Word {
 func ParseCondition(src string, escape rune) (Expr, error) {
 	p := &condParser{lex: condLexer{src: src, escape: escape}}
 	p.next()
-	if p.tok.kind == tEOF {
+	if p.tok.kind == tEOF && p.err == nil {
 		return nil, fmt.Errorf("missing condition")
 	}
 	e := p.or()

@@ -26,12 +26,15 @@ type Instruction struct{ *parser.Node }
 type Block struct {
 	Branches []*Branch
 	End      Range // the END (or DONE) line
+
+	elseLine int // the ELSE line, once seen
 }
 
 // Branch is one arm of a block.
 type Branch struct {
-	Head Range // the IF, ELSE IF or ELSE line
-	Cond Expr  // nil for ELSE
+	Head Range  // the IF, ELSE IF or ELSE line
+	Cond Expr   // nil for ELSE
+	Text string // the condition as written
 	Body []Node
 }
 
@@ -144,8 +147,10 @@ func (b *blockBuilder) add(n *parser.Node) {
 		if blk == nil {
 			return
 		}
-		if last := blk.Branches[len(blk.Branches)-1]; last.Cond == nil && len(blk.Branches) > 1 {
-			b.errorf(r.Start, "%s after ELSE (the ELSE at line %d must come last)", head, last.Head.Start)
+		if blk.elseLine > 0 {
+			b.errorf(r.Start, "%s after ELSE (the ELSE at line %d must come last)", head, blk.elseLine)
+		} else if head == "ELSE" {
+			blk.elseLine = r.Start
 		}
 		if head == "ELSE" && rest != "" {
 			b.errorf(r.Start, "unexpected %q after ELSE (did you mean ELSE IF?)", rest)
@@ -173,13 +178,13 @@ func (b *blockBuilder) innermost(r Range, head string) *Block {
 }
 
 func (b *blockBuilder) branch(r Range, head, cond string) *Branch {
-	br := &Branch{Head: r}
+	br := &Branch{Head: r, Text: cond}
 	if head == "ELSE" {
 		return br
 	}
 	e, err := ParseCondition(cond, b.file.Escape)
 	if err != nil {
-		b.errorf(r.Start, "%s %s: %v", head, cond, err)
+		b.errorf(r.Start, "%s: %v", strings.TrimSpace(head+" "+cond), err)
 		e = &Truth{}
 	}
 	br.Cond = e

@@ -1,0 +1,97 @@
+package conversion
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/xdockerfile/xdockerfile/internal/golden"
+	"github.com/xdockerfile/xdockerfile/syntax"
+)
+
+// The build machine of every golden case, so results do not depend on
+// where the tests run.
+var goldenBuildPlatform = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+
+// TestLowerGolden runs testdata/lower/*.txt: sections "args" (flags as the
+// CLI takes them), "Dockerfile" and "context/<path>" in; "lowered",
+// "warnings" and "error" out.
+func TestLowerGolden(t *testing.T) {
+	for _, path := range golden.Glob(t, "lower/*.txt") {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			dt, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := golden.Parse(dt)
+			lowered, warnings, errText := lowerCase(t, a)
+			changed := a.Check(t, "lowered", lowered)
+			changed = a.Check(t, "warnings", warnings) || changed
+			changed = a.Check(t, "error", errText) || changed
+			if changed {
+				golden.Write(t, path, a)
+			}
+		})
+	}
+}
+
+func lowerCase(t *testing.T, a *golden.Archive) (lowered, warnings, errText string) {
+	df, ok := a.Get("Dockerfile")
+	if !ok {
+		t.Fatal("no Dockerfile section")
+	}
+	ctxDir := t.TempDir()
+	for _, f := range a.Files {
+		if rel, ok := strings.CutPrefix(f.Name, "context/"); ok {
+			p := filepath.Join(ctxDir, rel)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(f.Data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	opt := ConvertOpt{}
+	opt.BuildArgs = map[string]string{}
+	opt.BuildPlatforms = []ocispecs.Platform{goldenBuildPlatform}
+	args, _ := a.Get("args")
+	fields := strings.Fields(args)
+	for i := 0; i+1 < len(fields); i += 2 {
+		switch fields[i] {
+		case "--build-arg":
+			k, v, _ := strings.Cut(fields[i+1], "=")
+			opt.BuildArgs[k] = v
+		case "--platform":
+			p := platforms.Normalize(platforms.MustParse(fields[i+1]))
+			opt.TargetPlatform = &p
+		case "--target":
+			opt.Target = fields[i+1]
+		default:
+			t.Fatalf("unknown arg %s", fields[i])
+		}
+	}
+	f, err := syntax.Parse("Dockerfile", []byte(df))
+	if err != nil {
+		return "", "", err.Error() + "\n"
+	}
+	var w strings.Builder
+	warn := func(rule, _, _, msg string, loc []parser.Range) {
+		fmt.Fprintf(&w, "%d: %s: %s\n", loc[0].Start.Line, rule, msg)
+	}
+	plain, err := Plain(context.Background(), f, opt, DirContext{Root: ctxDir}, warn)
+	if err != nil {
+		return "", w.String(), err.Error() + "\n"
+	}
+	if got, want := bytes.Count(plain, []byte("\n")), strings.Count(df, "\n"); got != want {
+		t.Errorf("lowering moved lines: %d lines, input has %d", got, want)
+	}
+	return string(plain), w.String(), ""
+}
