@@ -263,12 +263,12 @@ func (l *lowerer) arg(in *syntax.Instruction) error {
 			if l.stage == nil {
 				expandIn = layered{l.globals, l.platform}
 			}
-			v, _, err := l.lex.ProcessWord(*kv.Value, expandIn)
-			if err != nil {
-				return l.errorf(in.StartLine, "ARG %s: %v", kv.Key, err)
+			// A value upstream cannot expand is its error to report, at
+			// the same line; here the variable just stays unset.
+			if v, _, err := l.lex.ProcessWord(*kv.Value, expandIn); err == nil {
+				scope.set(kv.Key, v)
+				continue
 			}
-			scope.set(kv.Key, v)
-			continue
 		}
 		// ARG NAME inside a stage takes the global or automatic value.
 		if l.stage != nil {
@@ -297,7 +297,7 @@ func (l *lowerer) env(in *syntax.Instruction) error {
 	for _, kv := range ec.Env {
 		v, _, err := l.lex.ProcessWord(kv.Value, l.stage)
 		if err != nil {
-			return l.errorf(in.StartLine, "ENV %s: %v", kv.Key, err)
+			continue // upstream reports it at this line
 		}
 		l.stage.set(kv.Key, v)
 		l.curEnv.set(kv.Key, v)
