@@ -49,8 +49,14 @@ func (*Exists) exprNode()  {}
 func (*Defined) exprNode() {}
 func (*Truth) exprNode()   {}
 
-func (e *Binary) String() string  { return "(" + e.X.String() + " " + e.Op + " " + e.Y.String() + ")" }
-func (e *Not) String() string     { return "!" + e.X.String() }
+func (e *Binary) String() string { return "(" + e.X.String() + " " + e.Op + " " + e.Y.String() + ")" }
+func (e *Not) String() string {
+	x := e.X.String()
+	if strings.HasPrefix(x, "~") || strings.HasPrefix(x, "=") {
+		return "! " + x // "!~" and "!=" are operators
+	}
+	return "!" + x
+}
 func (e *Compare) String() string { return e.X.Raw + " " + e.Op + " " + e.Y.Raw }
 func (e *Exists) String() string  { return "EXISTS " + e.Path.Raw }
 func (e *Defined) String() string { return "DEFINED " + e.Name }
@@ -188,6 +194,9 @@ func (l *condLexer) word(regex bool) (token, error) {
 		case isSpace(c):
 			return l.done(start, plain), nil
 		case c == esc:
+			if l.pos+1 >= len(l.src) {
+				return token{}, fmt.Errorf("escape character %q at the end of the condition", esc)
+			}
 			plain = false
 			l.pos += 2
 			continue
@@ -222,9 +231,6 @@ func (l *condLexer) word(regex bool) (token, error) {
 		}
 		l.pos++
 	}
-	if l.pos > len(l.src) {
-		l.pos = len(l.src)
-	}
 	return l.done(start, plain), nil
 }
 
@@ -237,7 +243,7 @@ func (l *condLexer) quoted(q byte) error {
 	l.pos++
 	for l.pos < len(l.src) {
 		c := l.src[l.pos]
-		if q == '"' && c == byte(l.escape) {
+		if q == '"' && c == byte(l.escape) && l.pos+1 < len(l.src) {
 			l.pos += 2
 			continue
 		}

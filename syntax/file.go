@@ -97,10 +97,10 @@ func Parse(name string, data []byte) (*File, error) {
 }
 
 type blockBuilder struct {
-	file  *File
-	root  []Node
-	open  []*Block // innermost last
-	errs  ErrorList
+	file *File
+	root []Node
+	open []*Block // innermost last
+	errs ErrorList
 }
 
 func (b *blockBuilder) errorf(line int, format string, args ...any) {
