@@ -10,19 +10,8 @@ CACHE=${XDOCKERFILE_CACHE:-/var/cache/xdockerfile}
 BIN="$CACHE/buildkit-$BUILDKIT_VERSION/bin"
 
 need_apt=()
-for pair in runc:runc registry:docker-registry skopeo:skopeo umoci:umoci \
-	busybox:busybox-static debootstrap:debootstrap dockerd:docker.io \
-	curl:curl iptables:iptables; do
-	cmd=${pair%%:*} pkg=${pair#*:}
-	if [ "$cmd" = registry ]; then
-		[ -x /usr/bin/docker-registry ] || need_apt+=("$pkg")
-	elif [ "$cmd" = dockerd ]; then
-		[ -x /usr/sbin/dockerd ] || [ -x /usr/bin/dockerd ] || need_apt+=("$pkg")
-	elif [ "$cmd" = busybox ]; then
-		[ -x /bin/busybox ] && busybox --list 2>/dev/null | grep -qx wget && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || need_apt+=("$pkg")
-	else
-		command -v "$cmd" >/dev/null || need_apt+=("$pkg")
-	fi
+for pkg in runc docker-registry skopeo umoci busybox-static debootstrap docker.io curl iptables; do
+	[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "deps: apt-get install ${need_apt[*]}" >&2
