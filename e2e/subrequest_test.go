@@ -16,6 +16,7 @@ ELSE
 FROM scratch AS base-slim
 END
 ARG SLIM_TAG=1
+ARG GLOBAL_ONLY_IN_CONDITION=1
 FROM scratch AS final
 ARG BUILD_ID=0
 IF $UNDECLARED_IN_CONDITION
@@ -23,6 +24,8 @@ END
 IF 1 == 1
 END
 COPY --from=base-${VARIANT} / /
+IF $GLOBAL_ONLY_IN_CONDITION
+END
 `
 
 func subrequest(t *testing.T, dir, id string, args ...string) string {
@@ -50,6 +53,8 @@ func TestSubrequestOutline(t *testing.T) {
 	dir := project(t, map[string]string{"Dockerfile": subrequestDockerfile})
 	out := subrequest(t, dir, "frontend.outline")
 	assertContains(t, out, "BUILD_ID")
+	// read only by a condition, yet a build argument of this build
+	assertContains(t, out, "GLOBAL_ONLY_IN_CONDITION")
 }
 
 func TestSubrequestCheckReportsExtensionRules(t *testing.T) {
@@ -57,9 +62,9 @@ func TestSubrequestCheckReportsExtensionRules(t *testing.T) {
 	out := subrequest(t, dir, "frontend.lint")
 	assertContains(t, out, "ConditionUndefinedVar")
 	assertContains(t, out, "$UNDECLARED_IN_CONDITION")
-	assertContains(t, out, "Dockerfile:14")
+	assertContains(t, out, "Dockerfile:15")
 	assertContains(t, out, "ConstantCondition")
-	assertContains(t, out, "Dockerfile:16")
+	assertContains(t, out, "Dockerfile:17")
 
 	// # check= applies to the extensions' rules as to upstream's.
 	skipped := project(t, map[string]string{"Dockerfile": strings.Replace(subrequestDockerfile, syntaxLine,
