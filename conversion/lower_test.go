@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/xdockerfile/xdockerfile/internal/golden"
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
 
@@ -47,18 +48,13 @@ func lowerCase(t *testing.T, a *golden.Archive) (lowered, warnings, errText stri
 	if !ok {
 		t.Fatal("no Dockerfile section")
 	}
-	ctxDir := t.TempDir()
+	ctxFiles := map[string]string{}
 	for _, f := range a.Files {
 		if rel, ok := strings.CutPrefix(f.Name, "context/"); ok {
-			p := filepath.Join(ctxDir, rel)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(f.Data), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			ctxFiles[rel] = f.Data
 		}
 	}
+	ctxDir := testfs.Dir(t, ctxFiles)
 	opt := ConvertOpt{}
 	opt.BuildArgs = map[string]string{}
 	opt.BuildPlatforms = []ocispecs.Platform{goldenBuildPlatform}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/xdockerfile/xdockerfile/internal/lab"
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 )
 
 var (
@@ -90,17 +91,11 @@ func need(t *testing.T, what string, err error) {
 // rewritten to the lab's.
 func project(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	localized := make(map[string]string, len(files))
 	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(theLab.Localize(content)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		localized[name] = theLab.Localize(content)
 	}
-	return dir
+	return testfs.Dir(t, localized)
 }
 
 // copyTree copies a testdata directory into a fresh context, localized.
@@ -186,17 +181,4 @@ func lookPath(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

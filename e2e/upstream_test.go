@@ -4,13 +4,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 )
 
 // Upstream features keep working through the frontend image.
 
 func TestUpstreamFeaturesThroughTheFrontend(t *testing.T) {
 	extra := t.TempDir()
-	writeFiles(t, extra, map[string]string{"from-named-context.txt": "named\n"})
+	testfs.Write(t, extra, map[string]string{"from-named-context.txt": "named\n"})
 	dir := project(t, map[string]string{
 		"Dockerfile": syntaxLine + `# check=skip=StageNameCasing
 ARG MODE=full
@@ -38,7 +40,7 @@ FROM scratch
 COPY --from=build /heredoc /copied-heredoc /from-cache /from-tmpfs /from-bind /from-secret /from-named-context.txt /linked /
 `})
 	secrets := t.TempDir()
-	writeFiles(t, secrets, map[string]string{"token": "t0ken-value"})
+	testfs.Write(t, secrets, map[string]string{"token": "t0ken-value"})
 	log, out := mustBuild(t, dir,
 		"--local", "extra="+extra, "--opt", "context:extra=local:extra",
 		"--secret", "id=token,src="+filepath.Join(secrets, "token"))

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
@@ -15,23 +16,8 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-func writeProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestLower(t *testing.T) {
-	dir := writeProject(t, map[string]string{
+	dir := testfs.Dir(t, map[string]string{
 		"Dockerfile": "FROM alpine\nARG V=1\nIF $V == 2 && $TARGETARCH == arm64\nRUN two\nELSE IF EXISTS go.mod\nRUN gomod\nEND\n",
 		"go.mod":     "module x\n",
 	})
@@ -47,7 +33,7 @@ func TestLower(t *testing.T) {
 }
 
 func TestLowerFileFlagAndTarget(t *testing.T) {
-	dir := writeProject(t, map[string]string{
+	dir := testfs.Dir(t, map[string]string{
 		"build/app.Dockerfile": "FROM alpine AS base\nIF $TARGETSTAGE == test\nRUN tests\nEND\nFROM base AS test\n",
 	})
 	out, _, code := runCLI(t, "lower", "-f", filepath.Join(dir, "build/app.Dockerfile"), "--target", "test", dir)
@@ -57,7 +43,7 @@ func TestLowerFileFlagAndTarget(t *testing.T) {
 }
 
 func TestLowerErrorsNameFileAndLine(t *testing.T) {
-	dir := writeProject(t, map[string]string{"Dockerfile": "FROM alpine\nIF $X ==\nEND\nIF $Y\n"})
+	dir := testfs.Dir(t, map[string]string{"Dockerfile": "FROM alpine\nIF $X ==\nEND\nIF $Y\n"})
 	_, stderr, code := runCLI(t, "lower", dir)
 	if code == 0 {
 		t.Fatal("exit code 0")
@@ -71,7 +57,7 @@ func TestLowerErrorsNameFileAndLine(t *testing.T) {
 }
 
 func TestLowerWarnings(t *testing.T) {
-	dir := writeProject(t, map[string]string{"Dockerfile": "FROM alpine\nIF $NOPE\nEND\n"})
+	dir := testfs.Dir(t, map[string]string{"Dockerfile": "FROM alpine\nIF $NOPE\nEND\n"})
 	_, stderr, code := runCLI(t, "lower", dir)
 	if code != 0 || !strings.Contains(stderr, "Dockerfile:2: warning: ConditionUndefinedVar") {
 		t.Fatalf("code %d, stderr %q", code, stderr)
