@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,21 +34,27 @@ RUN --mount=type=cache,target=/cache echo cached > /cache/c && cp /cache/c /from
 RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /from-tmpfs
 RUN --mount=type=bind,from=Tools,source=/t,target=/mnt cat /mnt/tool > /from-bind
 RUN --mount=type=secret,id=token,env=TOKEN test -n "$TOKEN" && echo has-token > /from-secret
+RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo has-agent > /from-ssh
 COPY --from=extra from-named-context.txt /
 COPY --chmod=0640 --link Dockerfile /linked
 
 FROM scratch
-COPY --from=build /heredoc /copied-heredoc /from-cache /from-tmpfs /from-bind /from-secret /from-named-context.txt /linked /
+COPY --from=build /heredoc /copied-heredoc /from-cache /from-tmpfs /from-bind /from-secret /from-ssh /from-named-context.txt /linked /
 `})
 	secrets := t.TempDir()
 	testfs.Write(t, secrets, map[string]string{"token": "t0ken-value"})
+	key := filepath.Join(secrets, "id_ed25519")
+	if _, err := theLab.Run(context.Background(), "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key); err != nil {
+		t.Fatal(err)
+	}
 	log, out := mustBuild(t, dir,
 		"--local", "extra="+extra, "--opt", "context:extra=local:extra",
-		"--secret", "id=token,src="+filepath.Join(secrets, "token"))
+		"--secret", "id=token,src="+filepath.Join(secrets, "token"),
+		"--ssh", "default="+key)
 	for file, want := range map[string]string{
 		"heredoc": "heredoc", "copied-heredoc": "END inside a heredoc is data too",
 		"from-cache": "cached", "from-tmpfs": "x", "from-bind": "tool",
-		"from-secret": "has-token", "from-named-context.txt": "named",
+		"from-secret": "has-token", "from-ssh": "has-agent", "from-named-context.txt": "named",
 	} {
 		if got := strings.TrimSpace(readFile(t, filepath.Join(out, file))); got != want {
 			t.Errorf("%s = %q, want %q", file, got, want)
