@@ -42,8 +42,10 @@ test: deps python-rootfs
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	$(GO) test -count=1 -timeout 60m ./...
 
-demo: deps
-	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/demo
+demo: deps python-rootfs
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
+	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
+	$(GO) run ./hack/demo
 
 fuzz:
 	$(GO) test ./syntax -run '^$$' -fuzz FuzzParse -fuzztime 30s

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -27,8 +29,17 @@ type ConvertOpt = dockerfile2llb.ConvertOpt
 // LLBResult is upstream's conversion result.
 type LLBResult = dockerfile2llb.Result
 
-// LowerFor lowers f for the arguments, target and platform of opt.
-func LowerFor(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*Result, error) {
+// Build is one xdockerfile in one build context.
+type Build struct {
+	File    *syntax.File
+	Context Context
+	// Register, when set, is given the contexts a lowering generated before
+	// dockerfile2llb looks them up as named contexts.
+	Register func(map[string]GeneratedContext)
+}
+
+// Lower lowers the file for the arguments, target and platform of opt.
+func (b *Build) Lower(ctx context.Context, opt ConvertOpt) (*Result, error) {
 	build := platforms.DefaultSpec()
 	if len(opt.BuildPlatforms) > 0 {
 		build = opt.BuildPlatforms[0]
@@ -37,106 +48,33 @@ func LowerFor(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*
 	if opt.TargetPlatform != nil {
 		target = *opt.TargetPlatform
 	}
-	res, err := Lower(ctx, f, Options{
+	res, err := Lower(ctx, b.File, Options{
 		BuildArgs:      opt.BuildArgs,
 		TargetPlatform: target,
 		BuildPlatform:  build,
 		Target:         opt.Target,
-		Context:        c,
+		Context:        b.Context,
 	})
 	if err != nil {
 		return nil, withLocation(err)
 	}
-	res.Warnings = append(Check(f), res.Warnings...)
+	res.Warnings = append(Check(b.File), res.Warnings...)
 	slices.SortStableFunc(res.Warnings, func(a, b Warning) int { return a.Line - b.Line })
+	if b.Register != nil && len(res.Inputs) > 0 {
+		b.Register(res.Inputs)
+	}
 	return res, nil
 }
 
-// ToLLB lowers f and converts it, reporting the extensions' lint findings
-// through opt.Warn like upstream's own.
-func ToLLB(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*LLBResult, error) {
-	plain, err := Plain(ctx, f, opt, c, opt.Warn)
+// Plain lowers the file to the Dockerfile handed to dockerfile2llb, and
+// runs the extensions' findings through upstream's linter (warn may be
+// nil), so that # check=skip=… and # check=error=true apply to them too.
+func (b *Build) Plain(ctx context.Context, opt ConvertOpt, warn linter.LintWarnFunc) (*Result, error) {
+	res, err := b.Lower(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	return dockerfile2llb.Dockerfile2LLB(ctx, plain, opt)
-}
-
-// Outline answers --call=outline.
-func Outline(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*outline.Outline, error) {
-	plain, err := Plain(ctx, f, opt, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	o, err := dockerfile2llb.Dockerfile2Outline(ctx, plain, opt)
-	if o != nil {
-		o.Sources = [][]byte{f.Data}
-	}
-	return o, err
-}
-
-// ListTargets answers --call=targets.
-func ListTargets(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*targets.List, error) {
-	plain, err := Plain(ctx, f, opt, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	l, err := dockerfile2llb.ListTargets(ctx, plain)
-	if l != nil {
-		l.Sources = [][]byte{f.Data}
-	}
-	return l, err
-}
-
-// ConvertLLB answers the convert-to-LLB subrequest.
-func ConvertLLB(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*convertllb.Result, error) {
-	plain, err := Plain(ctx, f, opt, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	return dockerfile2llb.DockerfileConvertLLB(ctx, plain, opt)
-}
-
-// Lint answers --call=check: upstream's rules on the plain file plus the
-// rules of the extensions, in one result.
-func Lint(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context) (*lint.LintResults, error) {
-	var ours []func(*lint.LintResults)
-	warn := func(rulename, description, url, msg string, location []parser.Range) {
-		ours = append(ours, func(r *lint.LintResults) {
-			r.AddWarning(rulename, description, url, msg, 0, location)
-		})
-	}
-	plain, err := Plain(ctx, f, opt, c, warn)
-	if err != nil {
-		results := &lint.LintResults{}
-		results.AddSource(opt.SourceMap)
-		results.Error = &lint.BuildError{Message: err.Error()}
-		var se *syntax.Error
-		if errors.As(err, &se) && se.Line > 0 {
-			line := &pb.Position{Line: int32(se.Line)}
-			results.Error.Location = pb.Location{Ranges: []*pb.Range{{Start: line, End: line}}}
-		}
-		return results, nil
-	}
-	results, err := dockerfile2llb.DockerfileLint(ctx, plain, opt)
-	if err != nil {
-		return nil, err
-	}
-	for _, add := range ours {
-		add(results)
-	}
-	return results, nil
-}
-
-// Plain lowers f to the Dockerfile handed to dockerfile2llb, and runs the
-// extensions' findings through upstream's linter (warn may be nil), so that
-// # check=skip=… and # check=error=true apply to them too.
-func Plain(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context, warn linter.LintWarnFunc) ([]byte, error) {
-	res, err := LowerFor(ctx, f, opt, c)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := lintConfig(f, opt)
+	cfg, err := lintConfig(b.File, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -152,12 +90,108 @@ func Plain(ctx context.Context, f *syntax.File, opt ConvertOpt, c Context, warn 
 		// Point at the first finding that was not skipped.
 		for _, w := range res.Warnings {
 			if slices.Contains(*l.CalledRules, w.Rule.Name) {
-				return nil, withLocation(&syntax.Error{File: f.Name, Line: w.Line, Msg: err.Error()})
+				return nil, withLocation(&syntax.Error{File: b.File.Name, Line: w.Line, Msg: err.Error()})
 			}
 		}
 		return nil, err
 	}
-	return res.Dockerfile, nil
+	return res, nil
+}
+
+// ToLLB lowers the file and converts it, reporting the extensions' lint
+// findings through opt.Warn like upstream's own.
+func (b *Build) ToLLB(ctx context.Context, opt ConvertOpt) (*LLBResult, *Result, error) {
+	plain, err := b.Plain(ctx, opt, opt.Warn)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, plain.Dockerfile, opt)
+	return res, plain, err
+}
+
+// Outline answers --call=outline.
+func (b *Build) Outline(ctx context.Context, opt ConvertOpt) (*outline.Outline, error) {
+	plain, err := b.Plain(ctx, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	o, err := dockerfile2llb.Dockerfile2Outline(ctx, plain.Dockerfile, opt)
+	if o != nil {
+		o.Sources = [][]byte{b.File.Data}
+	}
+	return o, err
+}
+
+// ListTargets answers --call=targets.
+func (b *Build) ListTargets(ctx context.Context, opt ConvertOpt) (*targets.List, error) {
+	plain, err := b.Plain(ctx, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	l, err := dockerfile2llb.ListTargets(ctx, plain.Dockerfile)
+	if l != nil {
+		l.Sources = [][]byte{b.File.Data}
+	}
+	return l, err
+}
+
+// ConvertLLB answers the convert-to-LLB subrequest.
+func (b *Build) ConvertLLB(ctx context.Context, opt ConvertOpt) (*convertllb.Result, error) {
+	plain, err := b.Plain(ctx, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	return dockerfile2llb.DockerfileConvertLLB(ctx, plain.Dockerfile, opt)
+}
+
+// Lint answers --call=check: upstream's rules on the plain file plus the
+// rules of the extensions, in one result.
+func (b *Build) Lint(ctx context.Context, opt ConvertOpt) (*lint.LintResults, error) {
+	var ours []func(*lint.LintResults)
+	warn := func(rulename, description, url, msg string, location []parser.Range) {
+		ours = append(ours, func(r *lint.LintResults) {
+			r.AddWarning(rulename, description, url, msg, 0, location)
+		})
+	}
+	plain, err := b.Plain(ctx, opt, warn)
+	if err != nil {
+		results := &lint.LintResults{}
+		results.AddSource(opt.SourceMap)
+		results.Error = &lint.BuildError{Message: err.Error()}
+		var se *syntax.Error
+		if errors.As(err, &se) && se.Line > 0 {
+			line := &pb.Position{Line: int32(se.Line)}
+			results.Error.Location = pb.Location{Ranges: []*pb.Range{{Start: line, End: line}}}
+		}
+		return results, nil
+	}
+	results, err := dockerfile2llb.DockerfileLint(ctx, plain.Dockerfile, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, add := range ours {
+		add(results)
+	}
+	return results, nil
+}
+
+// NameSteps gives the steps that generated contexts serve the user's own
+// words in progress output: "[deps 2/3] POETRY INSTALL --only=main" rather
+// than the RUN it lowered to. Names are metadata, so no cache key changes.
+func NameSteps(def *llb.Definition, inputs map[string]GeneratedContext) {
+	for dgst, md := range def.Metadata {
+		name := md.Description["llb.customname"]
+		at := strings.Index(name, "RUN ")
+		if at < 0 {
+			continue
+		}
+		for ctxName, g := range inputs {
+			if strings.Contains(name, "from="+ctxName+",") {
+				md.Description["llb.customname"] = name[:at] + g.Step
+				def.Metadata[dgst] = md
+			}
+		}
+	}
 }
 
 func lintConfig(f *syntax.File, opt ConvertOpt) (*linter.Config, error) {
@@ -192,6 +226,6 @@ func lineRange(line int) parser.Range {
 	return parser.Range{Start: parser.Position{Line: line}, End: parser.Position{Line: line}}
 }
 
-// WithLocation is withLocation for errors from Parse, made outside this
-// package.
+// WithLocation is withLocation for errors from syntax.Parse, made outside
+// this package.
 func WithLocation(err error) error { return withLocation(err) }

@@ -30,17 +30,44 @@ type DirContext struct {
 	Root string
 }
 
-// Exists walks the directory, honouring its .dockerignore.
-func (d DirContext) Exists(_ context.Context, pattern string) (bool, error) {
+func (d DirContext) dockerignore() (*patternmatcher.PatternMatcher, error) {
 	var excludes []string
 	if f, err := os.Open(filepath.Join(d.Root, ".dockerignore")); err == nil {
 		excludes, err = ignorefile.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 	}
-	ignored, err := patternmatcher.New(excludes)
+	return patternmatcher.New(excludes)
+}
+
+// ReadFiles reads files that .dockerignore does not exclude.
+func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]byte, error) {
+	ignored, err := d.dockerignore()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		if skip, _ := ignored.MatchesOrParentMatches(p); skip {
+			continue
+		}
+		dt, err := os.ReadFile(filepath.Join(d.Root, filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[p] = dt
+	}
+	return out, nil
+}
+
+// Exists walks the directory, honouring its .dockerignore.
+func (d DirContext) Exists(_ context.Context, pattern string) (bool, error) {
+	ignored, err := d.dockerignore()
 	if err != nil {
 		return false, err
 	}

@@ -68,12 +68,13 @@ func TestCorpusLowersToTheSameBytes(t *testing.T) {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
-		plain, err := Plain(context.Background(), f, corpusOpt(dt, path), DirContext{Root: t.TempDir()}, nil)
+		b := &Build{File: f, Context: DirContext{Root: t.TempDir()}}
+		res, err := b.Plain(context.Background(), corpusOpt(dt, path), nil)
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
-		if !bytes.Equal(plain, dt) {
+		if !bytes.Equal(res.Dockerfile, dt) {
 			t.Errorf("%s: lowering changed a file that uses no extension", path)
 		}
 	}
@@ -97,7 +98,7 @@ func TestCorpusGivesUpstreamsLLB(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		got, gotErr := ToLLB(ctx, f, opt, DirContext{Root: t.TempDir()})
+		got, _, gotErr := (&Build{File: f, Context: DirContext{Root: t.TempDir()}}).ToLLB(ctx, opt)
 		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
 			t.Errorf("%s: upstream error %v, ours %v", path, wantErr, gotErr)
 			continue

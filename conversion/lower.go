@@ -23,11 +23,15 @@ import (
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
 
-// Context answers EXISTS tests against the main build context.
+// Context is the main build context, as conditions and POETRY INSTALL
+// read it.
 type Context interface {
 	// Exists reports whether a path or glob, relative to the context root,
 	// matches anything that .dockerignore does not exclude.
 	Exists(ctx context.Context, pattern string) (bool, error)
+	// ReadFiles returns the files of those paths that exist and are not
+	// excluded, by path; only they are transferred.
+	ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error)
 }
 
 // Options are the parts of a build that decide how a file lowers.
@@ -44,6 +48,9 @@ type Result struct {
 	// Dockerfile has as many lines as the input, each at its original place.
 	Dockerfile []byte
 	Warnings   []Warning
+	// Inputs are the build contexts the plain file names that the frontend
+	// generated (the requirement sets of POETRY INSTALL), by name.
+	Inputs map[string]GeneratedContext
 }
 
 // Lower evaluates f for one build and returns the plain Dockerfile.
@@ -60,7 +67,7 @@ func Lower(ctx context.Context, f *syntax.File, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Dockerfile: bytes.Join(l.lines, nil), Warnings: l.warnings}, nil
+	return &Result{Dockerfile: bytes.Join(l.lines, nil), Warnings: l.warnings, Inputs: l.inputs}, nil
 }
 
 type lowerer struct {
@@ -82,6 +89,7 @@ type lowerer struct {
 	readTargetStage bool
 
 	warnings []Warning
+	inputs   map[string]GeneratedContext
 }
 
 func newLowerer(ctx context.Context, f *syntax.File, opt Options, targetStage string) *lowerer {
@@ -201,6 +209,8 @@ func (l *lowerer) instruction(in *syntax.Instruction) error {
 		return l.copyFrom(in, in.Node)
 	case "RUN":
 		return l.mountFrom(in, in.Node)
+	case "POETRY":
+		return l.poetryInstall(in)
 	case "ONBUILD":
 		if in.Next != nil && len(in.Next.Children) > 0 {
 			sub := in.Next.Children[0]

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,8 +34,9 @@ func TestLowerGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := golden.Parse(dt)
-			lowered, warnings, errText := lowerCase(t, a)
+			lowered, inputs, warnings, errText := lowerCase(t, a)
 			changed := a.Check(t, "lowered", lowered)
+			changed = a.Check(t, "inputs", inputs) || changed
 			changed = a.Check(t, "warnings", warnings) || changed
 			changed = a.Check(t, "error", errText) || changed
 			if changed {
@@ -43,7 +46,7 @@ func TestLowerGolden(t *testing.T) {
 	}
 }
 
-func lowerCase(t *testing.T, a *golden.Archive) (lowered, warnings, errText string) {
+func lowerCase(t *testing.T, a *golden.Archive) (lowered, inputs, warnings, errText string) {
 	df, ok := a.Get("Dockerfile")
 	if !ok {
 		t.Fatal("no Dockerfile section")
@@ -76,18 +79,46 @@ func lowerCase(t *testing.T, a *golden.Archive) (lowered, warnings, errText stri
 	}
 	f, err := syntax.Parse("Dockerfile", []byte(df))
 	if err != nil {
-		return "", "", err.Error() + "\n"
+		return "", "", "", err.Error() + "\n"
 	}
 	var w strings.Builder
 	warn := func(rule, _, _, msg string, loc []parser.Range) {
 		fmt.Fprintf(&w, "%d: %s: %s\n", loc[0].Start.Line, rule, msg)
 	}
-	plain, err := Plain(context.Background(), f, opt, DirContext{Root: ctxDir}, warn)
+	b := &Build{File: f, Context: DirContext{Root: ctxDir}}
+	res, err := b.Plain(context.Background(), opt, warn)
 	if err != nil {
-		return "", w.String(), err.Error() + "\n"
+		return "", "", w.String(), err.Error() + "\n"
 	}
+	plain := res.Dockerfile
 	if got, want := bytes.Count(plain, []byte("\n")), strings.Count(df, "\n"); got != want {
 		t.Errorf("lowering moved lines: %d lines, input has %d", got, want)
 	}
-	return string(plain), w.String(), ""
+	return string(plain), dumpInputs(res.Inputs), w.String(), ""
+}
+
+// dumpInputs prints generated contexts, less the installer script, which
+// is the same in all of them.
+func dumpInputs(inputs map[string]GeneratedContext) string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		in := inputs[name]
+		fmt.Fprintf(&b, "%s (%s)\n", name, in.Step)
+		for _, file := range slices.Sorted(maps.Keys(in.Files)) {
+			if file != "install.py" {
+				fmt.Fprintf(&b, "  %s:\n%s", file, indentLines(string(in.Files[file])))
+			}
+		}
+	}
+	return b.String()
+}
+
+func indentLines(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString("    " + line)
+		}
+	}
+	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdockerfile/xdockerfile/internal/lab"
 )
 
 // Each directory of testdata/examples is a build context with an
@@ -90,8 +92,15 @@ func runExamples(t *testing.T, b builder) {
 	for _, expect := range dirs {
 		src := filepath.Dir(expect)
 		t.Run(filepath.Base(src), func(t *testing.T) {
-			if strings.HasPrefix(filepath.Base(src), "python") {
+			if strings.HasPrefix(filepath.Base(src), "python") || strings.HasPrefix(filepath.Base(src), "poetry") {
 				need(t, "the python base image", pythonErr)
+			}
+			if _, err := os.Stat(filepath.Join(src, "index")); err == nil {
+				index, err := lab.ServeExampleIndex(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer index.Close()
 			}
 			dir := copyTree(t, src)
 			secrets := t.TempDir()

@@ -27,7 +27,8 @@ import (
 
 // Build is the frontend's gateway entry point.
 func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
-	bc, err := dockerui.NewClient(c)
+	gw := newGeneratedInputs(c)
+	bc, err := dockerui.NewClient(gw)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 	if err != nil {
 		return nil, conversion.WithLocation(err)
 	}
-	buildCtx := &mainContext{bc: bc, c: c}
+	b := &conversion.Build{File: f, Context: &mainContext{bc: bc, c: c}, Register: gw.register}
 
 	convertOpt := conversion.ConvertOpt{
 		Config:       bc.Config,
@@ -67,22 +68,34 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
 		Outline: func(ctx context.Context) (*outline.Outline, error) {
-			return conversion.Outline(ctx, f, convertOpt, buildCtx)
+			return b.Outline(ctx, convertOpt)
 		},
 		ListTargets: func(ctx context.Context) (*targets.List, error) {
-			return conversion.ListTargets(ctx, f, convertOpt, buildCtx)
+			return b.ListTargets(ctx, convertOpt)
 		},
 		Lint: func(ctx context.Context) (*lint.LintResults, error) {
-			return conversion.Lint(ctx, f, convertOpt, buildCtx)
+			return b.Lint(ctx, convertOpt)
 		},
 		ConvertLLB: func(ctx context.Context) (*convertllb.Result, error) {
-			return conversion.ConvertLLB(ctx, f, convertOpt, buildCtx)
+			return b.ConvertLLB(ctx, convertOpt)
 		},
 	}); err != nil {
 		return nil, err
 	} else if ok {
 		return res, nil
 	}
+
+	// Lower for every platform before building any: the contexts a
+	// lowering generates must all be registered before dockerfile2llb runs
+	// concurrently for the platforms and looks them up.
+	for _, p := range targetPlatforms(bc) {
+		opt := convertOpt
+		opt.TargetPlatform = p
+		if _, err := b.Lower(ctx, opt); err != nil {
+			return nil, err
+		}
+	}
+	gw.freeze()
 
 	sboms, err := newSBOMScan(ctx, c, bc)
 	if err != nil {
@@ -95,7 +108,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		if idx != 0 {
 			opt.Warn = nil
 		}
-		res, err := conversion.ToLLB(ctx, f, opt, buildCtx)
+		res, plain, err := b.ToLLB(ctx, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +116,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		if err != nil {
 			return nil, errors.Wrap(err, "failed to marshal LLB definition")
 		}
+		conversion.NameSteps(def, plain.Inputs)
 		r, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
 		if err != nil {
 			return nil, err
@@ -158,4 +172,17 @@ func wrapSource(err error, sm *llb.SourceMap, ranges []parser.Range) error {
 		s.Ranges = append(s.Ranges, pbRange(r))
 	}
 	return errdefs.WithSource(err, s)
+}
+
+// targetPlatforms lists the platforms bc.Build calls back for; nil is the
+// default platform.
+func targetPlatforms(bc *dockerui.Client) []*ocispecs.Platform {
+	if len(bc.TargetPlatforms) == 0 {
+		return []*ocispecs.Platform{nil}
+	}
+	out := make([]*ocispecs.Platform, len(bc.TargetPlatforms))
+	for i := range bc.TargetPlatforms {
+		out[i] = &bc.TargetPlatforms[i]
+	}
+	return out
 }

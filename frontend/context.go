@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/moby/buildkit/client/llb"
@@ -21,6 +22,59 @@ type mainContext struct {
 
 	mu      sync.Mutex
 	answers map[string]bool
+	files   map[string][]byte // read so far; absent files map to nil
+}
+
+// ReadFiles transfers just the named files.
+func (m *mainContext) ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.files == nil {
+		m.files = map[string][]byte{}
+	}
+	var missing []string
+	for _, p := range paths {
+		if _, ok := m.files[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		ref, err := m.solve(ctx, missing, "load "+strings.Join(missing, ", "))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range missing {
+			dt, err := ref.ReadFile(ctx, client.ReadRequest{Filename: p})
+			if err != nil {
+				dt = nil // not there, or excluded
+			}
+			m.files[p] = dt
+		}
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		if dt := m.files[p]; dt != nil {
+			out[p] = dt
+		}
+	}
+	return out, nil
+}
+
+// solve transfers the paths matching patterns from the main context.
+func (m *mainContext) solve(ctx context.Context, patterns []string, name string) (client.Reference, error) {
+	st, err := m.bc.MainContext(ctx, llb.IncludePatterns(patterns), dockerui.WithInternalName(name))
+	if err != nil {
+		return nil, err
+	}
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
 }
 
 func (m *mainContext) Exists(ctx context.Context, pattern string) (bool, error) {
@@ -41,21 +95,7 @@ func (m *mainContext) Exists(ctx context.Context, pattern string) (bool, error) 
 }
 
 func (m *mainContext) exists(ctx context.Context, pattern string) (bool, error) {
-	st, err := m.bc.MainContext(ctx,
-		llb.IncludePatterns([]string{pattern}),
-		dockerui.WithInternalName("check EXISTS "+pattern))
-	if err != nil {
-		return false, err
-	}
-	def, err := st.Marshal(ctx)
-	if err != nil {
-		return false, err
-	}
-	res, err := m.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
-	if err != nil {
-		return false, err
-	}
-	ref, err := res.SingleRef()
+	ref, err := m.solve(ctx, []string{pattern}, "check EXISTS "+pattern)
 	if err != nil {
 		return false, err
 	}

@@ -24,8 +24,9 @@ import (
 )
 
 const usage = `usage:
-  xdockerfile lower [-f Dockerfile] [--build-arg K=V]... [--platform os/arch[/variant]] [--target stage] [CONTEXT]
+  xdockerfile lower [-f Dockerfile] [--build-arg K=V]... [--platform os/arch[/variant]] [--target stage] [--emit-contexts DIR] [CONTEXT]
       print the plain Dockerfile the frontend hands to BuildKit for these arguments
+  xdockerfile poetry export [--with G,..] [--without G,..] [--only G,..] [-E extra]... [DIR]   (what "poetry export -f requirements.txt" prints)
   xdockerfile version
 `
 
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "lower":
 		err = lower(args[1:], stdout, stderr)
+	case "poetry":
+		err = poetryCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "xdockerfile %s (BuildKit %s)\n", version.Version, version.BuildKit)
 	case "help", "-h", "--help":
@@ -88,6 +91,7 @@ func lower(args []string, stdout, stderr io.Writer) error {
 		file      = fs.String("f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
 		platform  = fs.String("platform", "", "target platform (default: this machine's)")
 		target    = fs.String("target", "", "target stage")
+		emit      = fs.String("emit-contexts", "", "write the contexts the frontend generates (POETRY INSTALL's requirement sets) under this directory")
 		buildArgs multi
 	)
 	fs.StringVar(file, "file", "", "same as -f")
@@ -146,10 +150,38 @@ func lower(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "%s:%d: warning: %s: %s\n", *file, line, rule, msg)
 	}
-	plain, err := conversion.Plain(context.Background(), f, opt, conversion.DirContext{Root: dir}, warn)
+	b := &conversion.Build{File: f, Context: conversion.DirContext{Root: dir}}
+	res, err := b.Plain(context.Background(), opt, warn)
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(plain)
-	return err
+	if _, err := stdout.Write(res.Dockerfile); err != nil {
+		return err
+	}
+	return emitContexts(*emit, res.Inputs, stderr)
+}
+
+// emitContexts writes generated contexts so that the plain Dockerfile
+// builds without this frontend, and says how to pass them.
+func emitContexts(dir string, inputs map[string]conversion.GeneratedContext, stderr io.Writer) error {
+	if len(inputs) == 0 {
+		return nil
+	}
+	if dir == "" {
+		fmt.Fprintf(stderr, "note: the plain Dockerfile uses %d generated build context(s); write them with --emit-contexts DIR\n", len(inputs))
+		return nil
+	}
+	for name, in := range inputs {
+		for file, dt := range in.Files {
+			p := filepath.Join(dir, name, file)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, dt, 0o644); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stderr, "--build-context %s=%s\n", name, filepath.Join(dir, name))
+	}
+	return nil
 }

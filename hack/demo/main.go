@@ -85,6 +85,12 @@ func run(example, buildArg string, keep bool) error {
 	}
 	fmt.Println("    " + strings.Join(names, " "))
 
+	if root := os.Getenv("XDOCKERFILE_PYTHON_ROOTFS"); root != "" {
+		if err := poetryDemo(ctx, l, root); err != nil {
+			return err
+		}
+	}
+
 	if keep {
 		step("registry and buildkitd keep running; try:\n    %s --addr %s build --frontend dockerfile.v0 --local context=DIR --local dockerfile=DIR\n    (Ctrl-C stops them)", l.Buildctl, l.Addr)
 		<-ctx.Done()
@@ -95,4 +101,49 @@ func run(example, buildArg string, keep bool) error {
 func indent(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return "    " + strings.Join(lines, "\n    ") + "\n"
+}
+
+// poetryDemo builds testdata/examples/poetry-app: POETRY INSTALL from a
+// loopback package index, the venv carried into a runtime stage.
+func poetryDemo(ctx context.Context, l *lab.Lab, rootfs string) error {
+	const example = "testdata/examples/poetry-app"
+	step("publishing a Python base image (Debian bookworm, python3) and serving the example's package index on %s", lab.ExampleIndex)
+	if _, err := l.PublishPython(ctx, rootfs); err != nil {
+		return err
+	}
+	index, err := lab.ServeExampleIndex(example)
+	if err != nil {
+		return err
+	}
+	defer index.Close()
+
+	df, err := os.ReadFile(filepath.Join(example, "Dockerfile"))
+	if err != nil {
+		return err
+	}
+	step("%s/Dockerfile", example)
+	fmt.Print(indent(string(df)))
+
+	step("xdockerfile poetry export --only=main %s  (what POETRY INSTALL --only=main installs)", example)
+	reqs, err := l.Run(ctx, "go", "run", "./cmd/xdockerfile", "poetry", "export", "--only=main", example)
+	if err != nil {
+		return err
+	}
+	fmt.Print(indent(reqs))
+
+	out := filepath.Join(l.Dir, "poetry-demo-out")
+	step("buildctl build --opt target=runtime")
+	log, err := l.BuildctlBuild(ctx, "--frontend", "dockerfile.v0",
+		"--local", "context="+example, "--local", "dockerfile="+example,
+		"--opt", "target=runtime", "--output", "type=local,dest="+out)
+	fmt.Print(indent(log))
+	if err != nil {
+		return err
+	}
+	greeting, err := os.ReadFile(filepath.Join(out, "greeting"))
+	if err != nil {
+		return err
+	}
+	step("the runtime image says: %s", strings.TrimSpace(string(greeting)))
+	return nil
 }

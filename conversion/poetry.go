@@ -1,0 +1,300 @@
+package conversion
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/xdockerfile/xdockerfile/poetry"
+	"github.com/xdockerfile/xdockerfile/syntax"
+)
+
+// POETRY INSTALL lowers to one RUN step. The frontend computes the locked
+// requirement set itself and hands it to the step as a small generated
+// build context (requirements, the installer script, its settings), so the
+// step's cache key is the requirement set, the flags and the base image:
+// nothing else of the project. Poetry never enters the image.
+
+//go:embed poetry_install.py
+var poetryInstaller []byte
+
+// Where the step finds its inputs inside the container.
+const (
+	poetryInputDir = "/run/xdockerfile-poetry"
+	poetryAuthDir  = "/run/xdockerfile-auth"
+	poetryCacheDir = "/var/cache/xdockerfile-pip"
+	poetryContext  = "xdockerfile-poetry-"
+)
+
+// poetryFlags are the flags of POETRY INSTALL.
+type poetryFlags struct {
+	project       string
+	opt           poetry.Options
+	venv          string
+	secret        string
+	allowUnhashed bool
+}
+
+func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
+	rest := strings.TrimSpace(in.Original)
+	for _, kw := range []string{"POETRY", "INSTALL"} {
+		word, after, _ := strings.Cut(rest, " ")
+		if !strings.EqualFold(strings.TrimSpace(word), kw) {
+			return nil, l.errorf(in.StartLine, "unknown instruction POETRY %s (only POETRY INSTALL exists)", strings.TrimSpace(word))
+		}
+		rest = strings.TrimSpace(after)
+	}
+	words, err := l.lex.ProcessWords(rest, l.view())
+	if err != nil {
+		return nil, l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	f := &poetryFlags{project: ".", venv: "/opt/venv", secret: "poetry-auth"}
+	list := func(v string) []string {
+		return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	for _, w := range words {
+		name, val, hasVal := strings.Cut(w, "=")
+		switch name {
+		case "--all-groups", "--all-extras", "--allow-unhashed":
+			if hasVal {
+				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s takes no value", name)
+			}
+			f.opt.AllGroups = f.opt.AllGroups || name == "--all-groups"
+			f.opt.AllExtras = f.opt.AllExtras || name == "--all-extras"
+			f.allowUnhashed = f.allowUnhashed || name == "--allow-unhashed"
+			continue
+		case "--project", "--only", "--with", "--without", "--extras", "--venv", "--secret":
+			if !hasVal || val == "" {
+				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s needs a value (%s=…)", name, name)
+			}
+		default:
+			return nil, l.errorf(in.StartLine, "POETRY INSTALL: unknown flag %s (flags: --project --only --with --without --all-groups --extras --all-extras --venv --secret --allow-unhashed)", name)
+		}
+		switch name {
+		case "--project":
+			f.project = val
+		case "--only":
+			f.opt.Only = append(f.opt.Only, list(val)...)
+		case "--with":
+			f.opt.With = append(f.opt.With, list(val)...)
+		case "--without":
+			f.opt.Without = append(f.opt.Without, list(val)...)
+		case "--extras":
+			f.opt.Extras = append(f.opt.Extras, list(val)...)
+		case "--venv":
+			if !path.IsAbs(val) {
+				return nil, l.errorf(in.StartLine, "POETRY INSTALL: --venv must be an absolute path, not %q", val)
+			}
+			f.venv = path.Clean(val)
+		case "--secret":
+			f.secret = val
+		}
+	}
+	return f, nil
+}
+
+// poetryInstall lowers one POETRY INSTALL instruction in place.
+func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
+	if l.stage == nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL must be inside a stage, after FROM")
+	}
+	flags, err := l.poetryFlags(in)
+	if err != nil {
+		return err
+	}
+	if l.opt.Context == nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: no build context to read poetry.lock from")
+	}
+	dir := path.Clean(flags.project)
+	pyName, lockName := path.Join(dir, "pyproject.toml"), path.Join(dir, "poetry.lock")
+	files, err := l.opt.Context.ReadFiles(l.ctx, []string{pyName, lockName})
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	for _, name := range []string{pyName, lockName} {
+		if _, ok := files[name]; !ok {
+			return l.errorf(in.StartLine, "POETRY INSTALL: %s not found in the build context (or excluded by .dockerignore)", name)
+		}
+	}
+	proj, err := poetry.Parse("/"+dir, files[pyName], pyName, files[lockName], lockName)
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	exp, err := proj.Export(flags.opt) // also checks the group and extra names
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	if opt := installGroups(proj, flags.opt); !slices.Equal(opt.Only, flags.opt.Only) {
+		if exp, err = proj.Export(opt); err != nil {
+			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+		}
+	}
+	input, err := poetryInput(exp, flags, lockName)
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	name := poetryContext + input.digest[:16]
+	if l.inputs == nil {
+		l.inputs = map[string]GeneratedContext{}
+	}
+	l.inputs[name] = GeneratedContext{Files: input.files, Step: strings.Join(strings.Fields(in.Original), " ")}
+	l.blank(syntax.Range{Start: in.StartLine + 1, End: in.EndLine})
+	l.lines[in.StartLine-1] = append([]byte(poetryRun(name, flags, exp)), lineEnding(l.lines[in.StartLine-1])...)
+	return nil
+}
+
+func lineEnding(line []byte) []byte {
+	switch {
+	case strings.HasSuffix(string(line), "\r\n"):
+		return []byte("\r\n")
+	case strings.HasSuffix(string(line), "\n"):
+		return []byte("\n")
+	}
+	return nil
+}
+
+type generatedInput struct {
+	files  map[string][]byte
+	digest string
+}
+
+// poetryInput makes the files the step reads.
+func poetryInput(exp *poetry.Export, flags *poetryFlags, lockName string) (*generatedInput, error) {
+	var hashed, unhashed strings.Builder
+	for _, r := range exp.Requirements {
+		switch {
+		case r.Kind == "file" || r.Kind == "directory":
+			return nil, fmt.Errorf("%s: %s is a path dependency (%s): it is not in the image; COPY it and pip install it after this step", lockName, r.Name, r.Line)
+		case len(r.Hashes) > 0:
+			hashed.WriteString(r.Line)
+			for _, h := range r.Hashes {
+				hashed.WriteString(" \\\n    --hash=" + h)
+			}
+			hashed.WriteString("\n")
+		case r.Kind == "vcs" || flags.allowUnhashed:
+			// A VCS requirement is pinned to its locked commit; pip cannot
+			// hash-check a repository, so it installs outside hash mode.
+			unhashed.WriteString(r.Line + "\n")
+		default:
+			return nil, fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
+		}
+	}
+	type index struct {
+		Name    string `json:"name"`
+		URL     string `json:"url"`
+		Default bool   `json:"default"`
+	}
+	cfg := struct {
+		Venv       string  `json:"venv"`
+		Indexes    []index `json:"indexes"`
+		AuthSecret string  `json:"auth_secret"`
+		AuthDir    string  `json:"auth_dir"`
+		CacheDir   string  `json:"cache_dir"`
+		Hashed     bool    `json:"hashed"`
+		Unhashed   bool    `json:"unhashed"`
+	}{
+		Venv: flags.venv, AuthSecret: "/run/secrets/" + flags.secret, AuthDir: poetryAuthDir,
+		CacheDir: poetryCacheDir, Hashed: hashed.Len() > 0, Unhashed: unhashed.Len() > 0,
+		Indexes: []index{},
+	}
+	for _, ix := range exp.Indexes {
+		cfg.Indexes = append(cfg.Indexes, index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
+	}
+	settings, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{
+		"install.py":                poetryInstaller,
+		"install.json":              append(settings, '\n'),
+		"requirements.txt":          []byte(hashed.String()),
+		"requirements-unhashed.txt": []byte(unhashed.String()),
+	}
+	h := sha256.New()
+	for _, name := range []string{"install.json", "install.py", "requirements-unhashed.txt", "requirements.txt"} {
+		fmt.Fprintf(h, "%s %d\n", name, len(files[name]))
+		h.Write(files[name])
+	}
+	return &generatedInput{files: files, digest: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// poetryRun is the plain RUN the instruction becomes, on one line.
+func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
+	mounts := []string{
+		"--mount=type=bind,from=" + input + ",target=" + poetryInputDir,
+		"--mount=type=cache,id=xdockerfile-pip,target=" + poetryCacheDir,
+		"--mount=type=tmpfs,target=" + poetryAuthDir,
+		"--mount=type=secret,id=" + flags.secret + ",target=/run/secrets/" + flags.secret,
+	}
+	seen := map[string]bool{}
+	for _, ix := range exp.Indexes {
+		env := "POETRY_HTTP_BASIC_" + envName(ix.Name)
+		if ix.Name == "" || seen[env] {
+			continue
+		}
+		seen[env] = true
+		// Mounted as files, not env=: older engines (docker 20.10) lack
+		// secret environment variables, and files work everywhere.
+		for _, part := range []string{"_USERNAME", "_PASSWORD"} {
+			mounts = append(mounts, "--mount=type=secret,id="+env+part+",target=/run/secrets/"+env+part)
+		}
+	}
+	return "RUN " + strings.Join(mounts, " ") + ` ["python3", "` + poetryInputDir + `/install.py"]`
+}
+
+// envName is how Poetry spells a source name in environment variables.
+func envName(source string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, source)
+}
+
+// GeneratedContext is a build context the lowered file refers to by name:
+// files the frontend made, and the user's instruction they serve.
+type GeneratedContext struct {
+	Files map[string][]byte
+	Step  string // the instruction as the user wrote it, shown in progress
+}
+
+// State is the context as LLB: a few files on scratch.
+func (g GeneratedContext) State() llb.State {
+	names := make([]string, 0, len(g.Files))
+	for name := range g.Files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	fa := llb.Mkfile("/"+names[0], 0o644, g.Files[names[0]])
+	for _, name := range names[1:] {
+		fa = fa.Mkfile("/"+name, 0o644, g.Files[name])
+	}
+	return llb.Scratch().File(fa, llb.WithCustomName("[internal] "+g.Step+": locked requirements"))
+}
+
+// installGroups turns poetry install's group flags into export's: without
+// --only or --all-groups, install takes every non-optional group (export
+// only main), plus --with, minus --without.
+func installGroups(proj *poetry.Project, opt poetry.Options) poetry.Options {
+	if len(opt.Only) > 0 || opt.AllGroups {
+		return opt
+	}
+	var groups []string
+	for _, g := range append(proj.InstallOptions().Only, opt.With...) {
+		if !slices.Contains(opt.Without, g) && !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	opt.Only, opt.With, opt.Without = groups, nil, nil
+	return opt
+}
