@@ -11,7 +11,7 @@ CACHE    ?= /var/cache/xdockerfile
 VERSION  ?= v1.0.0-dev
 LDFLAGS  := -s -w -X github.com/xdockerfile/xdockerfile/version.Version=$(VERSION)
 
-.PHONY: all build deps python-rootfs test unit e2e demo fuzz clean
+.PHONY: all build deps python-rootfs test unit e2e demo bench fuzz clean
 
 all: build
 
@@ -47,9 +47,14 @@ demo: deps python-rootfs
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	$(GO) run ./hack/demo
 
+# Conversion cost of the dialect against upstream's, side by side.
+bench:
+	$(GO) test ./conversion -run '^$$' -bench BenchmarkCorpusConversion -benchmem -count 3
+
 fuzz:
 	$(GO) test ./syntax -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./syntax -run '^$$' -fuzz FuzzCondition -fuzztime 30s
+	$(GO) test ./pep508 -run '^$$' -fuzz FuzzParseMarker -fuzztime 30s
 
 clean:
 	rm -rf bin .e2e.log

@@ -151,3 +151,48 @@ func normalized(t *testing.T, r *LLBResult) string {
 	slices.Sort(out)
 	return strings.Join(out, "\n")
 }
+
+// BenchmarkCorpusConversion converts every corpus file with upstream's
+// dockerfile2llb and through xdockerfile, side by side: the cost of the
+// dialect on files that do not use it (`make bench`).
+func BenchmarkCorpusConversion(b *testing.B) {
+	files, _ := filepath.Glob("../testdata/corpus/plain/*.Dockerfile")
+	type input struct {
+		dt  []byte
+		opt ConvertOpt
+	}
+	var inputs []input
+	for _, p := range files {
+		dt, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := dockerfile2llb.Dockerfile2LLB(context.Background(), dt, corpusOpt(dt, p)); err == nil {
+			inputs = append(inputs, input{dt, corpusOpt(dt, p)})
+		}
+	}
+	ctx := context.Background()
+	b.Run("upstream", func(b *testing.B) {
+		for b.Loop() {
+			for _, in := range inputs {
+				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, in.dt, in.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("xdockerfile", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			for _, in := range inputs {
+				f, err := syntax.Parse("Dockerfile", in.dt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := (&Build{File: f, Context: DirContext{Root: dir}}).ToLLB(ctx, in.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}

@@ -418,15 +418,15 @@ func TestPoetryInstallBadInput(t *testing.T) {
 		name  string
 		files map[string]string
 		flags string
-		want  string
+		want  []string
 	}{
-		{"stale lock", map[string]string{"pyproject.toml": strings.Replace(good["pyproject.toml"], "alpha (==1.0)", "alpha (>=1.0)", 1)}, "", "poetry.lock"},
-		{"missing lock", map[string]string{"poetry.lock": ""}, "", "poetry.lock not found"},
-		{"bad toml", map[string]string{"pyproject.toml": "[project\nname = 1\n"}, "", "pyproject.toml"},
-		{"unknown group", nil, "--with=nope", "nope"},
-		{"unknown extra", nil, "--extras=nope", "nope"},
-		{"unsupported lock", map[string]string{"poetry.lock": strings.Replace(good["poetry.lock"], `lock-version = "2.1"`, `lock-version = "9.0"`, 1)}, "", "poetry.lock"},
-		{"unknown flag", nil, "--frobnicate", "unknown flag --frobnicate"},
+		{"stale lock", map[string]string{"pyproject.toml": strings.Replace(good["pyproject.toml"], "alpha (==1.0)", "alpha (>=1.0)", 1)}, "", []string{"pyproject.toml changed significantly since poetry.lock"}},
+		{"missing lock", map[string]string{"poetry.lock": ""}, "", []string{"poetry.lock not found"}},
+		{"bad toml", map[string]string{"pyproject.toml": "[project\nname = 1\n"}, "", []string{"pyproject.toml:1: invalid TOML"}},
+		{"unknown group", nil, "--with=nope", []string{"pyproject.toml: Group(s) not found: nope"}},
+		{"unknown extra", nil, "--extras=nope", []string{"pyproject.toml: Extra [nope] is not specified"}},
+		{"unsupported lock", map[string]string{"poetry.lock": strings.Replace(good["poetry.lock"], `lock-version = "2.1"`, `lock-version = "9.0"`, 1)}, "", []string{"poetry.lock:", "The lock file is not compatible with the current version of Poetry"}},
+		{"unknown flag", nil, "--frobnicate", []string{"unknown flag --frobnicate"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			files := copyMap(good)
@@ -442,8 +442,11 @@ func TestPoetryInstallBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("build succeeded")
 			}
-			assertContains(t, log, c.want)
+			for _, w := range c.want {
+				assertContains(t, log, w)
+			}
 			assertContains(t, log, "Dockerfile:3")
+			assertContains(t, log, ">>> POETRY INSTALL")
 		})
 	}
 }
