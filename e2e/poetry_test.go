@@ -201,18 +201,20 @@ var basePackages = []pkg{
 	{name: "winonly", version: "1.0", markers: `sys_platform == "win32"`},
 }
 
-// installedBy builds a deps stage with the given POETRY INSTALL flags and
-// returns what pip freeze sees in the venv.
-func installedBy(t *testing.T, files map[string]string, flags string, args ...string) (string, string) {
+// installedBy builds a deps stage with the given POETRY INSTALL flags,
+// imports the given modules with the venv's python, and returns what pip
+// freeze sees in the venv.
+func installedBy(t *testing.T, files map[string]string, flags string, imports []string) (string, string) {
 	t.Helper()
 	files["Dockerfile"] = syntaxLine + `
 FROM 127.0.0.1:5000/python:3-bookworm AS deps
 POETRY INSTALL ` + flags + `
 RUN /opt/venv/bin/python -m pip freeze --all --exclude pip --exclude setuptools > /installed
+RUN /opt/venv/bin/python -c "import importlib, sys; [importlib.import_module(m) for m in sys.argv[1:]]" ` + strings.Join(imports, " ") + `
 FROM scratch
 COPY --from=deps /installed /installed
 `
-	log, out := mustBuild(t, project(t, files), args...)
+	log, out := mustBuild(t, project(t, files))
 	return readFile(t, filepath.Join(out, "installed")), log
 }
 
@@ -228,7 +230,11 @@ func TestPoetryInstallSelectsGroupsExtrasAndMarkers(t *testing.T) {
 		{"--without=dev --extras=fancy", []string{"alpha==1.0", "gamma==3.0"}, []string{"beta", "winonly"}},
 		{"--only=dev", []string{"beta==2.0"}, []string{"alpha", "gamma"}},
 	} {
-		got, log := installedBy(t, copyMap(files), c.flags)
+		var imports []string
+		for _, w := range c.want {
+			imports = append(imports, strings.Split(w, "==")[0])
+		}
+		got, log := installedBy(t, copyMap(files), c.flags, imports)
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("POETRY INSTALL %s: %s not installed:\n%s", c.flags, w, got)
@@ -240,7 +246,7 @@ func TestPoetryInstallSelectsGroupsExtrasAndMarkers(t *testing.T) {
 			}
 		}
 		// Progress names the user's instruction.
-		assertContains(t, log, "[deps 2/3] "+strings.TrimSpace("POETRY INSTALL "+c.flags)+"\n")
+		assertContains(t, log, "[deps 2/4] "+strings.TrimSpace("POETRY INSTALL "+c.flags)+"\n")
 	}
 }
 
