@@ -175,29 +175,7 @@ func newSingleMarker(name, constraint string, swapped bool) (*SingleMarker, erro
 	case versionLikeMarkers[name]:
 		useVersion = true
 		if op == "in" || op == "not in" {
-			var versions []string
-			for _, v := range valueSeparator.Split(value, -1) {
-				split := strings.Split(v, ".")
-				var o string
-				if len(split) == 1 || len(split) == 2 {
-					split = append(split, "*")
-					o = ""
-					if op != "in" {
-						o = "!="
-					}
-				} else {
-					o = "=="
-					if op != "in" {
-						o = "!="
-					}
-				}
-				versions = append(versions, o+strings.Join(split, "."))
-			}
-			glue := ", "
-			if op == "in" {
-				glue = " || "
-			}
-			constraint = strings.Join(versions, glue)
+			constraint = versionListConstraint(op, valueSeparator.Split(value, -1))
 		} else if name == "python_full_version" && !swapped {
 			if p := strings.Count(value, ".") + 1; p < 3 {
 				suffix := strings.Repeat(".0", 3-p)
@@ -611,3 +589,28 @@ func NormalizeName(s string) string {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// versionListConstraint is the constraint poetry-core reads a version list
+// as, for "python_version in '3.8 3.9'" and "not in": a short version
+// matches its whole series ("3.8" is 3.8.*), a full one exactly.
+func versionListConstraint(op string, values []string) string {
+	versions := make([]string, 0, len(values))
+	for _, v := range values {
+		split := strings.Split(v, ".")
+		o := ""
+		if len(split) <= 2 {
+			split = append(split, "*")
+		} else {
+			o = "=="
+		}
+		if op != "in" {
+			o = "!="
+		}
+		versions = append(versions, o+strings.Join(split, "."))
+	}
+	glue := ", "
+	if op == "in" {
+		glue = " || "
+	}
+	return strings.Join(versions, glue)
+}

@@ -143,29 +143,8 @@ func normalizePythonVersionMarkers(disj [][]opValue) string {
 					}
 				}
 			case op == "in" || op == "not in":
-				var versions []string
-				for _, v := range spaceCommaRE.Split(version, -1) {
-					split := strings.Split(v, ".")
-					var o string
-					if len(split) == 1 || len(split) == 2 {
-						split = append(split, "*")
-						if op != "in" {
-							o = "!="
-						}
-					} else {
-						o = "=="
-						if op != "in" {
-							o = "!="
-						}
-					}
-					versions = append(versions, o+strings.Join(split, "."))
-				}
-				if len(versions) > 0 {
-					glue := ", "
-					if op == "in" {
-						glue = " || "
-					}
-					ands = append(ands, strings.Join(versions, glue))
+				if values := spaceCommaRE.Split(version, -1); len(values) > 0 {
+					ands = append(ands, versionListConstraint(op, values))
 				}
 				continue
 			}
