@@ -350,32 +350,30 @@ func RegionMarkers(cs []VersionConstraint) []Marker {
 			if r.incMin {
 				op = ">="
 			}
-			name := "python_version"
-			if r.min.Precision() > 2 {
-				name = "python_full_version"
-			}
-			lo, err := newSingleMarker(name, op+" "+r.min.text, false)
-			if err != nil {
-				panic(err)
-			}
-			m = m.meet(lo)
+			m = m.meet(pythonBound(op, r.min))
 		}
 		if r.max != nil {
 			op := "<"
 			if r.incMax {
 				op = "<="
 			}
-			name := "python_version"
-			if r.max.Precision() > 2 {
-				name = "python_full_version"
-			}
-			hi, err := newSingleMarker(name, op+" "+r.max.text, false)
-			if err != nil {
-				panic(err)
-			}
-			m = m.meet(hi)
+			m = m.meet(pythonBound(op, r.max))
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// pythonBound is the marker for one bound of a python range: on
+// python_version, or python_full_version when the bound has a patch part.
+func pythonBound(op string, v *Version) Marker {
+	name := "python_version"
+	if v.Precision() > 2 {
+		name = "python_full_version"
+	}
+	m, err := newSingleMarker(name, op+" "+v.text, false)
+	if err != nil {
+		panic(err) // a bound of a parsed range always makes a valid marker
+	}
+	return m
 }
