@@ -177,15 +177,7 @@ func (l *lowerer) block(b *syntax.Block) error {
 // blank empties the lines of r, keeping their line endings.
 func (l *lowerer) blank(r syntax.Range) {
 	for i := r.Start; i <= r.End && i >= 1 && i <= len(l.lines); i++ {
-		line := l.lines[i-1]
-		switch {
-		case bytes.HasSuffix(line, []byte("\r\n")):
-			l.lines[i-1] = []byte("\r\n")
-		case bytes.HasSuffix(line, []byte("\n")):
-			l.lines[i-1] = []byte("\n")
-		default:
-			l.lines[i-1] = nil
-		}
+		l.lines[i-1] = lineEnding(l.lines[i-1])
 	}
 }
 
@@ -394,14 +386,12 @@ func (l *lowerer) replace(in *syntax.Instruction, old, repl string) error {
 	for i := in.StartLine; i <= in.EndLine; i++ {
 		line := l.lines[i-1]
 		if idx := bytes.Index(line, []byte(old)); idx >= 0 {
-			l.lines[i-1] = slicesConcat(line[:idx], []byte(repl), line[idx+len(old):])
+			l.lines[i-1] = bytes.Join([][]byte{line[:idx], []byte(repl), line[idx+len(old):]}, nil)
 			return nil
 		}
 	}
 	return l.errorf(in.StartLine, "cannot rewrite %s: write the flag on one line", old)
 }
-
-func slicesConcat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // eval evaluates a condition with the variables visible at its line.
 func (l *lowerer) eval(e syntax.Expr, line int) (bool, error) {
@@ -491,4 +481,16 @@ func (l *lowerer) exists(pattern string, line int) (bool, error) {
 		return false, l.errorf(line, "EXISTS %s: %v", pattern, err)
 	}
 	return ok, nil
+}
+
+// lineEnding returns the line's terminator ("\r\n", "\n" or none): what
+// is left of a line that lowering empties.
+func lineEnding(line []byte) []byte {
+	switch {
+	case bytes.HasSuffix(line, []byte("\r\n")):
+		return []byte("\r\n")
+	case bytes.HasSuffix(line, []byte("\n")):
+		return []byte("\n")
+	}
+	return nil
 }

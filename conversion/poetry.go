@@ -149,16 +149,6 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 	return nil
 }
 
-func lineEnding(line []byte) []byte {
-	switch {
-	case strings.HasSuffix(string(line), "\r\n"):
-		return []byte("\r\n")
-	case strings.HasSuffix(string(line), "\n"):
-		return []byte("\n")
-	}
-	return nil
-}
-
 type generatedInput struct {
 	files  map[string][]byte
 	digest string
