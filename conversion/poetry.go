@@ -1,16 +1,12 @@
 package conversion
 
 import (
-	"crypto/sha256"
-	_ "embed"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/xdockerfile/xdockerfile/installer"
 	"github.com/xdockerfile/xdockerfile/poetry"
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
@@ -21,24 +17,14 @@ import (
 // step's cache key is the requirement set, the flags and the base image:
 // nothing else of the project. Poetry never enters the image.
 
-//go:embed poetry_install.py
-var poetryInstaller []byte
-
-// Where the step finds its inputs inside the container.
-const (
-	poetryInputDir = "/run/xdockerfile-poetry"
-	poetryAuthDir  = "/run/xdockerfile-auth"
-	poetryCacheDir = "/var/cache/xdockerfile-pip"
-	poetryContext  = "xdockerfile-poetry-"
-)
+// The generated contexts are named after their content.
+const poetryContext = "xdockerfile-poetry-"
 
 // poetryFlags are the flags of POETRY INSTALL.
 type poetryFlags struct {
-	project       string
-	opt           poetry.Options
-	venv          string
-	secret        string
-	allowUnhashed bool
+	project string
+	opt     poetry.Options
+	installer.Settings
 }
 
 func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
@@ -54,27 +40,29 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 	if err != nil {
 		return nil, l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
-	f := &poetryFlags{project: ".", venv: "/opt/venv", secret: "poetry-auth"}
+	f := &poetryFlags{project: ".", Settings: installer.Settings{Venv: "/opt/venv", Secret: "poetry-auth"}}
 	list := func(v string) []string {
 		return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	}
 	for _, w := range words {
 		name, val, hasVal := strings.Cut(w, "=")
 		switch name {
-		case "--all-groups", "--all-extras", "--allow-unhashed":
+		case "--all-groups", "--all-extras", "--allow-unhashed", "--compile", "--with-pip":
 			if hasVal {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s takes no value", name)
 			}
 			f.opt.AllGroups = f.opt.AllGroups || name == "--all-groups"
 			f.opt.AllExtras = f.opt.AllExtras || name == "--all-extras"
-			f.allowUnhashed = f.allowUnhashed || name == "--allow-unhashed"
+			f.AllowUnhashed = f.AllowUnhashed || name == "--allow-unhashed"
+			f.Compile = f.Compile || name == "--compile"
+			f.WithPip = f.WithPip || name == "--with-pip"
 			continue
 		case "--project", "--only", "--with", "--without", "--extras", "--venv", "--secret":
 			if !hasVal || val == "" {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s needs a value (%s=…)", name, name)
 			}
 		default:
-			return nil, l.errorf(in.StartLine, "POETRY INSTALL: unknown flag %s (flags: --project --only --with --without --all-groups --extras --all-extras --venv --secret --allow-unhashed)", name)
+			return nil, l.errorf(in.StartLine, "POETRY INSTALL: unknown flag %s (flags: --project --only --with --without --all-groups --extras --all-extras --venv --secret --compile --with-pip --allow-unhashed)", name)
 		}
 		switch name {
 		case "--project":
@@ -91,9 +79,9 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 			if !path.IsAbs(val) {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: --venv must be an absolute path, not %q", val)
 			}
-			f.venv = path.Clean(val)
+			f.Venv = path.Clean(val)
 		case "--secret":
-			f.secret = val
+			f.Secret = val
 		}
 	}
 	return f, nil
@@ -135,92 +123,29 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 		}
 	}
-	input, err := poetryInput(exp, flags, lockName)
+	files, digest, err := installer.Files(exp, flags.Settings, lockName)
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
-	name := poetryContext + input.digest[:16]
+	name := poetryContext + digest[:16]
 	if l.inputs == nil {
 		l.inputs = map[string]GeneratedContext{}
 	}
-	l.inputs[name] = GeneratedContext{Files: input.files, Step: strings.Join(strings.Fields(in.Original), " ")}
+	l.inputs[name] = GeneratedContext{Files: files, Step: strings.Join(strings.Fields(in.Original), " ")}
 	l.blank(syntax.Range{Start: in.StartLine + 1, End: in.EndLine})
 	l.lines[in.StartLine-1] = append([]byte(poetryRun(name, flags, exp)), lineEnding(l.lines[in.StartLine-1])...)
 	return nil
 }
 
-type generatedInput struct {
-	files  map[string][]byte
-	digest string
-}
-
-// poetryInput makes the files the step reads.
-func poetryInput(exp *poetry.Export, flags *poetryFlags, lockName string) (*generatedInput, error) {
-	var hashed, unhashed strings.Builder
-	for _, r := range exp.Requirements {
-		switch {
-		case r.Kind == "file" || r.Kind == "directory":
-			return nil, fmt.Errorf("%s: %s is a path dependency (%s): it is not in the image; COPY it and pip install it after this step", lockName, r.Name, r.Line)
-		case len(r.Hashes) > 0:
-			hashed.WriteString(r.Line)
-			for _, h := range r.Hashes {
-				hashed.WriteString(" \\\n    --hash=" + h)
-			}
-			hashed.WriteString("\n")
-		case r.Kind == "vcs" || flags.allowUnhashed:
-			// A VCS requirement is pinned to its locked commit; pip cannot
-			// hash-check a repository, so it installs outside hash mode.
-			unhashed.WriteString(r.Line + "\n")
-		default:
-			return nil, fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
-		}
-	}
-	type index struct {
-		Name    string `json:"name"`
-		URL     string `json:"url"`
-		Default bool   `json:"default"`
-	}
-	cfg := struct {
-		Venv       string  `json:"venv"`
-		Indexes    []index `json:"indexes"`
-		AuthSecret string  `json:"auth_secret"`
-		AuthDir    string  `json:"auth_dir"`
-		CacheDir   string  `json:"cache_dir"`
-		Hashed     bool    `json:"hashed"`
-		Unhashed   bool    `json:"unhashed"`
-	}{
-		Venv: flags.venv, AuthSecret: "/run/secrets/" + flags.secret, AuthDir: poetryAuthDir,
-		CacheDir: poetryCacheDir, Hashed: hashed.Len() > 0, Unhashed: unhashed.Len() > 0,
-		Indexes: []index{},
-	}
-	for _, ix := range exp.Indexes {
-		cfg.Indexes = append(cfg.Indexes, index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
-	}
-	settings, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	files := map[string][]byte{
-		"install.py":                poetryInstaller,
-		"install.json":              append(settings, '\n'),
-		"requirements.txt":          []byte(hashed.String()),
-		"requirements-unhashed.txt": []byte(unhashed.String()),
-	}
-	h := sha256.New()
-	for _, name := range []string{"install.json", "install.py", "requirements-unhashed.txt", "requirements.txt"} {
-		fmt.Fprintf(h, "%s %d\n", name, len(files[name]))
-		h.Write(files[name])
-	}
-	return &generatedInput{files: files, digest: hex.EncodeToString(h.Sum(nil))}, nil
-}
-
 // poetryRun is the plain RUN the instruction becomes, on one line.
 func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
 	mounts := []string{
-		"--mount=type=bind,from=" + input + ",target=" + poetryInputDir,
-		"--mount=type=cache,id=xdockerfile-pip,target=" + poetryCacheDir,
-		"--mount=type=tmpfs,target=" + poetryAuthDir,
-		"--mount=type=secret,id=" + flags.secret + ",target=/run/secrets/" + flags.secret,
+		"--mount=type=bind,from=" + input + ",target=" + installer.InputDir,
+		// Any USER may add to the cache: it holds nothing but files whose
+		// locked hash was checked before they were named after it.
+		"--mount=type=cache,id=xdockerfile,target=" + installer.CacheDir + ",mode=0777",
+		"--mount=type=tmpfs,target=" + installer.AuthDir,
+		"--mount=type=secret,id=" + flags.Secret + ",target=/run/secrets/" + flags.Secret,
 	}
 	seen := map[string]bool{}
 	for _, ix := range exp.Indexes {
@@ -235,7 +160,7 @@ func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
 			mounts = append(mounts, "--mount=type=secret,id="+env+part+",target=/run/secrets/"+env+part)
 		}
 	}
-	return "RUN " + strings.Join(mounts, " ") + ` ["python3", "` + poetryInputDir + `/install.py"]`
+	return "RUN " + strings.Join(mounts, " ") + ` ["python3", "` + installer.InputDir + `/install.py"]`
 }
 
 // envName is how Poetry spells a source name in environment variables.

@@ -53,8 +53,16 @@ type Requirement struct {
 	Line    string
 	Markers string   // "" when none
 	Hashes  []string // "sha256:…", sorted
+	Files   []File   // the locked artifacts with a usable hash, as locked
 	Source  string   // source name the package came from, "" for PyPI / direct references
 	Kind    string   // "index", "vcs", "url", "file", "directory"
+}
+
+// File is one artifact of a locked package: a wheel or an sdist.
+type File struct {
+	Name string // "alpha-1.0-py3-none-any.whl"
+	Hash string // "sha256:…"
+	URL  string // where the lock says it is; usually empty (found on the index)
 }
 
 // String is exactly what poetry export prints.
@@ -315,8 +323,8 @@ func (p *Project) render(pkgs []exportedPackage, opt Options) (*Export, error) {
 			}
 		}
 		if len(pkg.files) > 0 && !opt.WithoutHashes {
-			for _, h := range pkg.files {
-				algo := "sha256"
+			for _, f := range pkg.files {
+				h, algo := f.Hash, "sha256"
 				if a, v, ok := strings.Cut(h, ":"); ok {
 					if !allowedHashes[a] {
 						continue
@@ -324,6 +332,7 @@ func (p *Project) render(pkgs []exportedPackage, opt Options) (*Export, error) {
 					algo, h = a, v
 				}
 				r.Hashes = append(r.Hashes, algo+":"+h)
+				r.Files = append(r.Files, File{Name: f.Name, Hash: algo + ":" + h, URL: f.URL})
 			}
 			sort.Strings(r.Hashes)
 		}

@@ -17,7 +17,7 @@ type lockedPackage struct {
 	optional   bool
 	pyVersions string
 	pyConstr   pep508.VersionConstraint
-	files      []string // hashes as written ("sha256:…")
+	files      []File // as written, hashes "sha256:…"
 
 	sourceType  string // "", "legacy", "git", "directory", "file", "url"
 	sourceURL   string // absolute for directory/file
@@ -200,7 +200,9 @@ func parseLockedPackage(info, metaFiles *table, dir location) (*lockedPackage, e
 	for _, f := range asArray(files) {
 		if ft, ok := f.(*table); ok {
 			if h, ok := ft.str("hash"); ok {
-				p.files = append(p.files, h)
+				name, _ := ft.str("file")
+				url, _ := ft.str("url")
+				p.files = append(p.files, File{Name: name, Hash: h, URL: url})
 			}
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -34,6 +33,21 @@ type Wheel struct {
 	Requires []string
 	// Tag is the compatibility tag; empty means "py3-none-any".
 	Tag string
+
+	// EntryPoints is the content of .dist-info/entry_points.txt, if any.
+	EntryPoints string
+	// Data maps "<scheme>/<path>" (scripts/…, data/…, headers/…,
+	// purelib/…, platlib/…) to content, packed under <dist>.data/.
+	Data map[string]string
+	// Executable lists paths (of Modules, or "<dist>.data/…") whose zip
+	// entry carries the executable bits.
+	Executable []string
+	// Platlib makes the wheel Root-Is-Purelib: false, as wheels with
+	// compiled extensions are.
+	Platlib bool
+	// Deflate compresses the entries, as real wheels are (Go's deflate:
+	// the bytes may differ between Go releases).
+	Deflate bool
 }
 
 // DefaultTag is the tag used when Wheel.Tag is empty: installable by any
@@ -100,16 +114,20 @@ func BuildWheel(w Wheel) (filename string, data []byte, err error) {
 	filename = dist + "-" + tag + ".whl"
 
 	var files []zipFile
-	paths := make([]string, 0, len(w.Modules))
-	for p := range w.Modules {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths) // map order is random; the zip must not be
-	for _, p := range paths {
+	for _, p := range sortedKeys(w.Modules) { // map order is random; the zip must not be
 		if err := checkModulePath(p, distInfo); err != nil {
 			return "", nil, err
 		}
-		files = append(files, zipFile{p, []byte(w.Modules[p])})
+		files = append(files, zipFile{name: p, data: []byte(w.Modules[p])})
+	}
+	for _, p := range sortedKeys(w.Data) {
+		if err := checkModulePath(p, distInfo); err != nil || !strings.Contains(p, "/") {
+			return "", nil, fmt.Errorf("pyindex: data path %q is not <scheme>/<path>", p)
+		}
+		files = append(files, zipFile{name: dist + ".data/" + p, data: []byte(w.Data[p])})
+	}
+	for i := range files {
+		files[i].exec = slices.Contains(w.Executable, files[i].name)
 	}
 
 	var meta strings.Builder
@@ -118,14 +136,17 @@ func BuildWheel(w Wheel) (filename string, data []byte, err error) {
 		fmt.Fprintf(&meta, "Requires-Dist: %s\n", r)
 	}
 	var wheel strings.Builder
-	wheel.WriteString("Wheel-Version: 1.0\nGenerator: xdockerfile-pyindex\nRoot-Is-Purelib: true\n")
+	fmt.Fprintf(&wheel, "Wheel-Version: 1.0\nGenerator: xdockerfile-pyindex\nRoot-Is-Purelib: %t\n", !w.Platlib)
 	for _, t := range tags {
 		fmt.Fprintf(&wheel, "Tag: %s\n", t)
 	}
 	files = append(files,
-		zipFile{distInfo + "/METADATA", []byte(meta.String())},
-		zipFile{distInfo + "/WHEEL", []byte(wheel.String())},
+		zipFile{name: distInfo + "/METADATA", data: []byte(meta.String())},
+		zipFile{name: distInfo + "/WHEEL", data: []byte(wheel.String())},
 	)
+	if w.EntryPoints != "" {
+		files = append(files, zipFile{name: distInfo + "/entry_points.txt", data: []byte(w.EntryPoints)})
+	}
 
 	// RECORD lists every other file with its digest and size, and itself
 	// with both left empty (it cannot contain its own hash).
@@ -139,9 +160,9 @@ func BuildWheel(w Wheel) (filename string, data []byte, err error) {
 	if err := cw.Error(); err != nil {
 		return "", nil, err
 	}
-	files = append(files, zipFile{distInfo + "/RECORD", record.Bytes()})
+	files = append(files, zipFile{name: distInfo + "/RECORD", data: record.Bytes()})
 
-	data, err = writeZip(files)
+	data, err = writeZip(files, w.Deflate)
 	if err != nil {
 		return "", nil, err
 	}
@@ -151,21 +172,27 @@ func BuildWheel(w Wheel) (filename string, data []byte, err error) {
 type zipFile struct {
 	name string
 	data []byte
+	exec bool
 }
 
-func writeZip(files []zipFile) ([]byte, error) {
+func writeZip(files []zipFile, deflate bool) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range files {
 		h := &zip.FileHeader{
 			Name:     f.name,
 			Modified: zipTime,
-			// Stored, not deflated: the bytes then depend only on the zip
-			// layout, not on the compressor of a given Go release, and
-			// test wheels are tiny anyway.
+			// Stored unless asked: the bytes then depend only on the zip
+			// layout, not on the compressor of a given Go release.
 			Method: zip.Store,
 		}
+		if deflate {
+			h.Method = zip.Deflate
+		}
 		h.SetMode(0o644)
+		if f.exec {
+			h.SetMode(0o755)
+		}
 		fw, err := zw.CreateHeader(h)
 		if err != nil {
 			return nil, err

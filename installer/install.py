@@ -1,0 +1,872 @@
+"""Installs a locked set of wheels into a virtual environment.
+
+Written by xdockerfile for POETRY INSTALL and run with the image's own
+python3 (standard library only, Python 3.8+). The frontend has already
+chosen the packages and their locked files; here, inside the image, we
+evaluate environment markers against the real interpreter, pick each
+package's wheel by the interpreter's tags, download the wheels in parallel
+(or take them from the cache mount, keyed by hash), check every locked
+hash while streaming and unpack them straight into the venv as the wheel
+spec says. Packages that need a build (sdists, git, URLs) go to pip.
+
+Credentials come only from BuildKit secrets mounted for this step: Poetry's
+auth.toml, or secrets named POETRY_HTTP_BASIC_<SOURCE>_USERNAME/_PASSWORD.
+They stay in memory (and, for pip, in a netrc file on a tmpfs); no URL,
+command line or message carries them.
+"""
+
+import base64
+import concurrent.futures
+import csv
+import hashlib
+import html.parser
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INSTALLER = "xdockerfile"
+
+
+class Failure(Exception):
+    """An error to print without a traceback."""
+
+
+# --- markers (PEP 508) and versions (PEP 440) ------------------------------
+
+VERSION_RE = re.compile(
+    r"^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)"
+    r"(?:[-_.]?(?P<pre_l>a|b|c|rc|alpha|beta|pre|preview)[-_.]?(?P<pre_n>[0-9]+)?)?"
+    r"(?:-(?P<post_n1>[0-9]+)|[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?)?"
+    r"(?:[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?"
+    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$",
+    re.IGNORECASE,
+)
+PRE = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2}
+
+
+class Version:
+    def __init__(self, text):
+        m = VERSION_RE.match(text)
+        if not m:
+            raise ValueError(text)
+        self.release = tuple(int(x) for x in m.group("release").split("."))
+        self.epoch = int(m.group("epoch") or 0)
+        self.pre = (PRE[m.group("pre_l").lower()], int(m.group("pre_n") or 0)) if m.group("pre_l") else None
+        post = m.group("post_n1") or m.group("post_n2") or ("0" if m.group("post_l") else None)
+        self.post = int(post) if post is not None else None
+        self.dev = int(m.group("dev_n") or 0) if m.group("dev_l") else None
+        self.local = m.group("local")
+        release = list(self.release)
+        while len(release) > 1 and release[-1] == 0:
+            release.pop()
+        inf = float("inf")
+        pre = self.pre if self.pre else ((-inf,) if self.post is None and self.dev is not None else (inf,))
+        self.key = (self.epoch, tuple(release), pre,
+                    (-inf,) if self.post is None else (self.post,),
+                    (inf,) if self.dev is None else (self.dev,))
+
+    def is_prerelease(self):
+        return self.pre is not None or self.dev is not None
+
+    def base(self):
+        return self.key[:2]
+
+
+def spec_contains(op, spec, text):
+    """Specifier(op + spec).contains(text, prereleases=True), or None if
+    either side is not a version (then the markers compare strings)."""
+    if op == "===":
+        return text.lower() == spec.lower()
+    try:
+        v = Version(text)
+        if op == "==" or op == "!=":
+            if spec.endswith(".*"):
+                prefix = Version(spec[:-2])
+                release = v.release + (0,) * max(0, len(prefix.release) - len(v.release))
+                same = v.epoch == prefix.epoch and release[: len(prefix.release)] == prefix.release
+            else:
+                s = Version(spec)
+                same = v.key == s.key and (s.local is None or (v.local or "").lower() == s.local.lower())
+            return same if op == "==" else not same
+        s = Version(spec)
+    except ValueError:
+        return None
+    if op == "~=":
+        prefix = ".".join(map(str, s.release[:-1]))
+        return v.key >= s.key and spec_contains("==", prefix + ".*", text)
+    if op == "<=":
+        return v.key <= s.key
+    if op == ">=":
+        return v.key >= s.key
+    if op == "<":
+        return v.key < s.key and not (not s.is_prerelease() and v.is_prerelease() and v.base() == s.base())
+    if op == ">":
+        if not v.key > s.key:
+            return False
+        if s.post is None and v.post is not None and v.base() == s.base():
+            return False
+        return not (v.local and v.base() == s.base())
+    return None
+
+
+MARKER_TOKEN = re.compile(r"""\s*(?:(?P<str>'[^']*'|"[^"]*")|(?P<op>===|==|!=|<=|>=|~=|<|>|\(|\))"""
+                          r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))""")
+
+
+def marker_env():
+    impl = sys.implementation
+    iv = impl.version
+    impl_version = "%d.%d.%d" % (iv.major, iv.minor, iv.micro)
+    if iv.releaselevel != "final":
+        impl_version += iv.releaselevel[0] + str(iv.serial)
+    return {
+        "implementation_name": impl.name,
+        "implementation_version": impl_version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+        "extra": "",
+    }
+
+
+def eval_marker(text, env):
+    """Evaluates a PEP 508 marker expression as pip (packaging) does."""
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = MARKER_TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise Failure("invalid marker %r" % text)
+        pos = m.end()
+        kind = m.lastgroup
+        value = m.group(kind)
+        tokens.append((kind, " ".join(value.split()) if kind == "word" else value))
+    i = 0
+
+    def peek():
+        return tokens[i] if i < len(tokens) else (None, None)
+
+    def take():
+        nonlocal i
+        i += 1
+        return tokens[i - 1]
+
+    def value():
+        kind, v = take()
+        if kind == "str":
+            return v[1:-1]
+        if kind == "word" and v in env:
+            return env[v]
+        raise Failure("invalid marker %r" % text)
+
+    def atom():
+        if peek() == ("op", "("):
+            take()
+            result = disjunction()
+            if take() != ("op", ")"):
+                raise Failure("invalid marker %r" % text)
+            return result
+        lhs = value()
+        kind, op = take()
+        if kind not in ("op", "word") or op not in ("===", "==", "!=", "<=", ">=", "~=", "<", ">", "in", "not in"):
+            raise Failure("invalid marker %r" % text)
+        rhs = value()
+        if op in ("in", "not in"):
+            return (lhs in rhs) == (op == "in")
+        result = spec_contains(op, rhs, lhs)  # Specifier(op + rhs).contains(lhs), as packaging reads it
+        if result is None:
+            ops = {"==": lhs == rhs, "!=": lhs != rhs, "<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs}
+            if op not in ops:
+                raise Failure("marker %r compares %r and %r with %s" % (text, lhs, rhs, op))
+            result = ops[op]
+        return result
+
+    def conjunction():
+        result = atom()
+        while peek() == ("word", "and"):
+            take()
+            result = atom() and result
+        return result
+
+    def disjunction():
+        result = conjunction()
+        while peek() == ("word", "or"):
+            take()
+            result = conjunction() or result
+        return result
+
+    result = disjunction()
+    if i != len(tokens):
+        raise Failure("invalid marker %r" % text)
+    return result
+
+
+# --- compatibility tags (PEP 425, 600, 656) --------------------------------
+
+def glibc_version():
+    try:
+        name, version = os.confstr("CS_GNU_LIBC_VERSION").split()
+        if name == "glibc":
+            major, minor = version.split(".")[:2]
+            return int(major), int(minor)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def musl_version(arch):
+    for loader in ("/lib/ld-musl-%s.so.1" % arch, "/usr/lib/ld-musl-%s.so.1" % arch):
+        if os.path.exists(loader):
+            out = subprocess.run([loader], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
+            m = re.search(r"Version (\d+)\.(\d+)", out)
+            if m:
+                return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def platform_tags():
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    if not plat.startswith("linux_"):
+        return [plat]
+    arch = plat[len("linux_"):]
+    if arch == "x86_64" and sys.maxsize <= 2 ** 32:
+        arch = "i686"
+    elif arch == "aarch64" and sys.maxsize <= 2 ** 32:
+        arch = "armv8l"
+    tags = []
+    glibc = glibc_version()
+    if glibc and glibc[0] == 2:
+        floor = 5 if arch in ("x86_64", "i686") else 17
+        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+        for minor in range(glibc[1], floor - 1, -1):
+            tags.append("manylinux_2_%d_%s" % (minor, arch))
+            if minor in legacy and (minor == 17 or arch in ("x86_64", "i686")):
+                tags.append("%s_%s" % (legacy[minor], arch))
+    musl = None if glibc else musl_version(arch)
+    if musl:
+        tags += ["musllinux_%d_%d_%s" % (musl[0], minor, arch) for minor in range(musl[1], -1, -1)]
+    return tags + ["linux_" + arch]
+
+
+def supported_tags():
+    """The interpreter's tags, most preferred first (packaging.tags.sys_tags)."""
+    major, minor = sys.version_info[:2]
+    plats = platform_tags()
+    tags = []
+    if sys.implementation.name == "cpython":
+        interp = "cp%d%d" % (major, minor)
+        abi = interp + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else "")
+        abi += "d" if hasattr(sys, "gettotalrefcount") else ""
+        tags += [(interp, abi, p) for p in plats]
+        abi3 = not sysconfig.get_config_var("Py_GIL_DISABLED")
+        if abi3:
+            tags += [(interp, "abi3", p) for p in plats]
+        tags += [(interp, "none", p) for p in plats]
+        if abi3:
+            tags += [("cp%d%d" % (major, m), "abi3", p) for m in range(minor - 1, 1, -1) for p in plats]
+    else:
+        interp = {"pypy": "pp"}.get(sys.implementation.name, sys.implementation.name) + "%d%d" % (major, minor)
+        soabi = (sysconfig.get_config_var("SOABI") or "").replace("-", "_").replace(".", "_")
+        for abi in ([soabi] if soabi else []) + ["none"]:
+            tags += [(interp, abi, p) for p in plats]
+    versions = ["py%d%d" % (major, minor), "py%d" % major] + ["py%d%d" % (major, m) for m in range(minor - 1, -1, -1)]
+    tags += [(v, "none", p) for v in versions for p in plats]
+    tags.append((interp, "none", "any"))
+    tags += [(v, "none", "any") for v in versions]
+    return {tag: rank for rank, tag in reversed(list(enumerate(tags)))}
+
+
+def wheel_tags(filename):
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        return []
+    pys, abis, plats = parts[-3:]
+    return [(py, abi, p) for py in pys.split(".") for abi in abis.split(".") for p in plats.split(".")]
+
+
+def choose_wheel(files, tags):
+    best = None
+    for f in files:
+        if f["file"].endswith(".whl"):
+            rank = min((tags[t] for t in wheel_tags(f["file"]) if t in tags), default=None)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, f)
+    return best[1] if best else None
+
+
+# --- credentials and the index ---------------------------------------------
+
+def read_auth_toml(path):
+    """Returns {source: (username, password)} from Poetry's auth.toml."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    try:
+        import tomllib
+
+        doc = tomllib.loads(data.decode())
+    except ImportError:  # Python < 3.11: the file's shape is simple
+        doc, table = {}, None
+        for line in data.decode().splitlines():
+            line = line.strip()
+            m = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
+            if m:
+                table = doc
+                for part in re.findall(r'"[^"]*"|[^.\s]+', m.group(1)):
+                    table = table.setdefault(part.strip('"'), {})
+                continue
+            m = re.fullmatch(r'([A-Za-z0-9_-]+)\s*=\s*"((?:[^"\\]|\\.)*)"', line)
+            if m and table is not None:
+                table[m.group(1)] = m.group(2).encode().decode("unicode_escape")
+    except ValueError as e:
+        raise Failure("the poetry-auth secret is not valid TOML: %s" % e)
+    out = {}
+    for name, cred in (doc.get("http-basic") or {}).items():
+        if isinstance(cred, dict):
+            out[name.lower()] = (cred.get("username", ""), cred.get("password", ""))
+    return out
+
+
+def read_secret(name):
+    try:
+        with open(os.path.join("/run/secrets", name)) as f:
+            return f.read().rstrip("\r\n")
+    except OSError:
+        return None
+
+
+def credentials(cfg):
+    """{index URL: (username, password)} for the project's sources."""
+    by_source = read_auth_toml(cfg["auth_secret"])
+    out = {}
+    for index in cfg["indexes"]:
+        env = re.sub(r"[^A-Z0-9]", "_", index["name"].upper())
+        user = read_secret("POETRY_HTTP_BASIC_%s_USERNAME" % env)
+        password = read_secret("POETRY_HTTP_BASIC_%s_PASSWORD" % env)
+        cred = (user or "", password or "") if user or password else by_source.get(index["name"].lower())
+        if cred:
+            out[index["url"]] = cred
+    return out
+
+
+class Anchors(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
+
+
+class Index:
+    """The project's package sources, as PEP 503/691 simple pages."""
+
+    def __init__(self, cfg):
+        self.indexes = cfg["indexes"]
+        self.creds = credentials(cfg)
+        self.pages = {}
+        self.lock = threading.Lock()
+
+    def auth_for(self, url):
+        for base, cred in self.creds.items():
+            if url.startswith(base.rstrip("/") + "/") or urllib.parse.urlsplit(url).netloc == urllib.parse.urlsplit(base).netloc:
+                return cred
+        return None
+
+    def open(self, url, accept="*/*"):
+        req = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "xdockerfile"})
+        cred = self.auth_for(url)
+        if cred:
+            token = base64.b64encode(("%s:%s" % cred).encode()).decode()
+            req.add_header("Authorization", "Basic " + token)
+        for attempt in range(3):
+            try:
+                return urllib.request.urlopen(req, timeout=60)
+            except urllib.error.HTTPError as e:
+                if e.code < 500 or attempt == 2:
+                    raise Failure("%s: HTTP %d %s" % (redact(url), e.code, e.reason))
+            except (urllib.error.URLError, OSError) as e:
+                if attempt == 2:
+                    reason = getattr(e, "reason", e)
+                    raise Failure("cannot reach %s (%s)" % (redact(url), reason))
+            time.sleep(0.5 * (attempt + 1))
+
+    def links(self, base, project):
+        url = base.rstrip("/") + "/" + project + "/"
+        with self.lock:
+            page = self.pages.get(url)
+        if page is not None:
+            return page
+        with self.open(url, "application/vnd.pypi.simple.v1+json, text/html;q=0.1") as resp:
+            body = resp.read()
+            final = resp.geturl()
+            ctype = resp.headers.get("Content-Type", "")
+        links = {}
+        if "json" in ctype:
+            for f in json.loads(body).get("files", []):
+                links[f["filename"]] = urllib.parse.urljoin(final, f["url"])
+        else:
+            parser = Anchors()
+            parser.feed(body.decode("utf-8", "replace"))
+            for href in parser.links:
+                href = urllib.parse.urljoin(final, href)
+                name = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
+                links[name] = href
+        with self.lock:
+            self.pages[url] = links
+        return links
+
+    def find(self, pkg, filename):
+        """The URL of one locked file, from the package's own source first."""
+        order = [ix for ix in self.indexes if ix["name"] == pkg.get("source")] if pkg.get("source") else []
+        order += [ix for ix in self.indexes if ix not in order and ix.get("priority") != "explicit"]
+        tried = []
+        for ix in order:
+            links = self.links(ix["url"], pkg["name"])
+            if filename in links:
+                return links[filename].split("#", 1)[0]
+            tried.append(redact(ix["url"]))
+        raise Failure("%s is not on %s" % (filename, ", ".join(tried) or "any package source"))
+
+
+def redact(url):
+    parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1])
+    return urllib.parse.urlunsplit(parts)
+
+
+# --- the download cache ----------------------------------------------------
+
+class Cache:
+    """Wheels keyed by their locked hash, in the step's cache mount.
+
+    A file is only ever renamed into place after its hash was checked, so
+    whatever is there is what the lock names; any user may add to it."""
+
+    def __init__(self, root):
+        self.root = root
+        self.writable = False
+        try:
+            os.makedirs(os.path.join(root, "wheels"), exist_ok=True)
+            self.writable = os.access(os.path.join(root, "wheels"), os.W_OK)
+        except OSError:
+            pass
+        self.scratch = os.path.join(root, "wheels") if self.writable else tempfile.mkdtemp(prefix="xdockerfile-")
+
+    def path(self, digest):
+        algo, value = digest.split(":", 1)
+        return os.path.join(self.root, "wheels", algo, value[:2], value[2:])
+
+    def fetch(self, index, pkg, f):
+        target = self.path(f["hash"])
+        if os.path.exists(target):
+            return target, 0
+        url = f.get("url") or index.find(pkg, f["file"])
+        algo, want = f["hash"].split(":", 1)
+        h = hashlib.new(algo)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=self.scratch)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out, index.open(url) as resp:
+                expected = resp.headers.get("Content-Length")
+                while True:
+                    chunk = resp.read(1 << 20)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            if expected is not None and int(expected) != size:
+                raise Failure("download of %s was cut short: %d of %s bytes" % (f["file"], size, expected))
+            if h.hexdigest() != want:
+                raise Failure("%s does not match the lock: expected %s:%s, got %s:%s (the file on the index "
+                              "changed, or the lock is wrong: run `poetry lock`)" % (f["file"], algo, want, algo, h.hexdigest()))
+            if not self.writable:
+                return tmp, size
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            return target, size
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# --- unpacking a wheel (the binary distribution format spec) ---------------
+
+SCRIPT = """# -*- coding: utf-8 -*-
+import re
+import sys
+from %(module)s import %(import_name)s
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(%(func)s())
+"""
+
+
+def record_hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def entry_points(text):
+    """{group: [(name, value)]} of an entry_points.txt (an ini file)."""
+    groups, group = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = groups.setdefault(line[1:-1].strip(), [])
+        elif group is not None and "=" in line:
+            name, value = line.split("=", 1)
+            group.append((name.strip(), value.strip()))
+    return groups
+
+
+class Venv:
+    def __init__(self, root):
+        self.root = root
+        self.python = os.path.join(root, "bin", "python")
+        ver = "python%d.%d" % sys.version_info[:2]
+        platlibdir = getattr(sys, "platlibdir", "lib")
+        self.schemes = {
+            "purelib": os.path.join(root, "lib", ver, "site-packages"),
+            "platlib": os.path.join(root, platlibdir, ver, "site-packages"),
+            "scripts": os.path.join(root, "bin"),
+            "data": root,
+        }
+        self.include = os.path.join(root, "include", "site", ver)
+        self.shebang = "#!" + self.python
+        if len(self.shebang) > 127 or " " in self.python:
+            self.shebang = "#!/bin/sh\n'''exec' %s \"$0\" \"$@\"\n' '''" % self.python
+        self.umask = os.umask(0)
+        os.umask(self.umask)
+
+    def create(self, with_pip):
+        if os.path.exists(self.python):
+            return
+        parent = os.path.dirname(self.root.rstrip("/")) or "/"
+        target = self.root if os.path.exists(self.root) else parent
+        if not os.access(target, os.W_OK):
+            raise Failure("cannot create the venv %s: %s is not writable by this user (uid %d); choose a --venv "
+                          "it can write, or create it owned by the user before this step" % (self.root, target, os.getuid()))
+        import venv
+
+        try:
+            venv.EnvBuilder(with_pip=with_pip, symlinks=True).create(self.root)
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise Failure("cannot create the venv %s: %s" % (self.root, e))
+
+    def installed(self):
+        """{normalized name: (version, dist-info path)} of what is there."""
+        out = {}
+        for lib in set(self.schemes[k] for k in ("purelib", "platlib")):
+            if os.path.isdir(lib):
+                for entry in os.listdir(lib):
+                    if entry.endswith(".dist-info"):
+                        name, _, version = entry[: -len(".dist-info")].partition("-")
+                        out[normalize(name)] = (version, os.path.join(lib, entry))
+        return out
+
+    def remove(self, dist_info):
+        lib = os.path.dirname(dist_info)
+        with open(os.path.join(dist_info, "RECORD"), newline="") as f:
+            for row in csv.reader(f):
+                if row:
+                    path = os.path.normpath(os.path.join(lib, row[0]))
+                    if os.path.isfile(path) or os.path.islink(path):
+                        os.unlink(path)
+                        if path.endswith(".py"):
+                            cache = os.path.join(os.path.dirname(path), "__pycache__")
+                            stem = os.path.basename(path)[:-3] + "."
+                            for pyc in os.listdir(cache) if os.path.isdir(cache) else []:
+                                if pyc.startswith(stem):
+                                    os.unlink(os.path.join(cache, pyc))
+        shutil.rmtree(dist_info, ignore_errors=True)
+
+    def install(self, pkg, wheel_path, filename):
+        """Unpacks one wheel as pip does and returns the files it wrote.
+
+        RECORD is rewritten the way pip writes it (rows of the wheel's own
+        RECORD with their new paths, rehashed where a script's #!python
+        line was replaced, then generated files, sorted), so tools that read
+        or uninstall from it see what they would after pip."""
+        with zipfile.ZipFile(wheel_path) as zf:
+            names = zf.namelist()
+            info_dir = next((n.split("/")[0] for n in names if n.count("/") == 1 and n.endswith(".dist-info/WHEEL")), None)
+            if info_dir is None:
+                raise Failure("%s has no .dist-info/WHEEL: not a wheel" % filename)
+            meta = dict(l.split(":", 1) for l in zf.read(info_dir + "/WHEEL").decode().splitlines() if ":" in l)
+            lib = self.schemes["purelib" if meta.get("Root-Is-Purelib", "").strip().lower() == "true" else "platlib"]
+            eps = entry_points(zf.read(info_dir + "/entry_points.txt").decode()) if info_dir + "/entry_points.txt" in names else {}
+            wrappers = {name for group in ("console_scripts", "gui_scripts") for name, _ in eps.get(group, [])}
+            installed, changed, made = {}, set(), set()
+            for info in zf.infolist():
+                name = info.filename
+                if name.endswith("/"):
+                    continue
+                top, _, rest = name.partition("/")
+                key = "lib"
+                base = lib
+                if top.endswith(".data"):
+                    key, _, rest = rest.partition("/")
+                    if not rest:
+                        raise Failure("%s: unexpected file %s (.data contents are <scheme>/<path>)" % (filename, name))
+                    if key == "headers":
+                        base = os.path.join(self.include, pkg["dist"])
+                    elif key in self.schemes:
+                        base = self.schemes[key]
+                    else:
+                        raise Failure("%s: unknown .data directory %s in %s" % (filename, key, name))
+                    if key == "scripts" and re.sub(r"(\.exe|-script\.py|\.pya)$", "", os.path.basename(rest), flags=re.I) in wrappers:
+                        continue  # setuptools' own wrapper of an entry point
+                else:
+                    rest = name
+                dest = os.path.normpath(os.path.join(base, rest))
+                if not dest.startswith(os.path.normpath(base) + os.sep):
+                    raise Failure("%s: %s would be written outside %s" % (filename, name, base))
+                folder = os.path.dirname(dest)
+                if folder not in made:
+                    os.makedirs(folder, exist_ok=True)
+                    made.add(folder)
+                data = zf.read(info)
+                if key == "scripts" and data.startswith(b"#!python"):
+                    data = ("#!" + self.python + "\n").encode() + (data.split(b"\n", 1)[1] if b"\n" in data else b"")
+                    changed.add(dest)
+                if os.path.lexists(dest):
+                    os.unlink(dest)
+                with open(dest, "wb") as out:
+                    out.write(data)
+                if (info.external_attr >> 16) & 0o111:
+                    os.chmod(dest, 0o777 & ~self.umask | 0o111)
+                installed[name] = dest
+            record = list(csv.reader(zf.read(info_dir + "/RECORD").decode("utf-8").splitlines()))
+        generated = []
+        for group in ("console_scripts", "gui_scripts"):
+            for name, value in eps.get(group, []):
+                module, _, attr = value.split("[")[0].strip().partition(":")
+                attr = attr.strip()
+                if not attr:
+                    raise Failure("%s: entry point %s = %s names no function" % (filename, name, value))
+                path = os.path.join(self.schemes["scripts"], name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                if os.path.lexists(path):
+                    os.unlink(path)
+                with open(path, "w") as out:
+                    out.write(self.shebang + "\n")
+                    out.write(SCRIPT % {"module": module.strip(), "import_name": attr.split(".")[0], "func": attr})
+                os.chmod(path, (0o666 & ~self.umask) | 0o555)
+                generated.append(path)
+        info_path = os.path.join(lib, info_dir)
+        for name, content in (("INSTALLER", INSTALLER + "\n"), ("REQUESTED", "")):
+            with open(os.path.join(info_path, name), "w") as out:
+                out.write(content)
+            generated.append(os.path.join(info_path, name))
+
+        def rel(path):
+            return os.path.relpath(path, lib).replace(os.sep, "/")
+
+        def rehash(path):
+            with open(path, "rb") as f:
+                data = f.read()
+            return record_hash(data), str(len(data))
+
+        written = list(installed.values()) + generated
+        rows = []
+        for row in record:
+            if not row:
+                continue
+            dest = installed.pop(row[0], None)
+            if dest in changed:
+                rows.append((rel(dest), *rehash(dest)))
+            else:
+                rows.append((rel(dest) if dest else row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else ""))
+        rows += [(rel(path), *rehash(path)) for path in generated]
+        rows += [(rel(dest), "", "") for dest in installed.values()]
+        with open(os.path.join(info_path, "RECORD"), "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(sorted(rows))
+        return written
+
+
+def normalize(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- pip, for what needs a build ------------------------------------------
+
+def pip_install(cfg, venv, index, lines, what):
+    probe = subprocess.run([sys.executable, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.path.exists(os.path.join(venv.root, "bin", "pip")):
+        cmd = [venv.python, "-m", "pip"]
+    elif probe.returncode == 0:
+        cmd = [sys.executable, "-m", "pip", "--python", venv.python]
+    else:
+        raise Failure("%s need%s a build, which takes pip, and this image has none: install pip in the image "
+                      "(e.g. python3-pip) or use POETRY INSTALL --with-pip" % (what, "" if "," in what else "s"))
+    cmd += ["install", "--no-deps", "--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
+    if not cfg.get("compile"):
+        cmd.append("--no-compile")
+    for ix in cfg["indexes"]:
+        if ix.get("priority") == "explicit":
+            continue
+        cmd += ["--index-url" if ix["default"] else "--extra-index-url", ix["url"]]
+        parts = urllib.parse.urlsplit(ix["url"])
+        if parts.scheme == "http":
+            cmd += ["--trusted-host", parts.hostname]
+    env = dict(os.environ, PIP_CACHE_DIR=os.path.join(cfg["cache_dir"], "pip"))
+    netrc = [
+        "machine %s login %s password %s" % (urllib.parse.urlsplit(url).hostname, user, password)
+        for url, (user, password) in index.creds.items()
+    ]
+    if netrc:
+        path = os.path.join(cfg["auth_dir"], "netrc")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(netrc) + "\n")
+        env["NETRC"] = path
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=cfg["auth_dir"] if os.access(cfg["auth_dir"], os.W_OK) else None) as req:
+        req.write("".join(lines))
+        req.flush()
+        hashed = all("--hash=" in line for line in lines)
+        result = subprocess.run(cmd + (["--require-hashes"] if hashed else []) + ["-r", req.name], env=env)
+    if result.returncode != 0:
+        raise Failure("pip could not install %s" % what)
+
+
+# --- the step --------------------------------------------------------------
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main():
+    start = time.monotonic()
+    with open(os.path.join(HERE, "install.json")) as f:
+        cfg = json.load(f)
+    env = marker_env()
+    tags = supported_tags()
+    venv = Venv(cfg["venv"])
+    venv.create(cfg.get("with_pip", False))
+    present = venv.installed()
+
+    wheels, builds, skipped = [], [], 0
+    for pkg in cfg["packages"]:
+        label = "%s %s" % (pkg["name"], pkg["version"])
+        try:
+            if pkg.get("marker") and not eval_marker(pkg["marker"], env):
+                skipped += 1
+                continue
+        except Failure as e:
+            raise Failure("%s: %s" % (label, e))
+        have = present.get(normalize(pkg["name"]))
+        if have and have[0] == pkg["version"] and not pkg.get("build"):
+            continue
+        if pkg.get("build"):
+            builds.append((pkg, have))
+            continue
+        chosen = choose_wheel(pkg["files"], tags)
+        if chosen is None:
+            if any(not f["file"].endswith(".whl") for f in pkg["files"]):
+                builds.append((pkg, have))
+                continue
+            best = sorted(tags, key=tags.get)[0]
+            raise Failure("%s: no locked file fits this interpreter (%s, %s); the lock has %s" % (
+                label, "-".join(best), platform_tags()[0], ", ".join(f["file"] for f in pkg["files"]) or "no files"))
+        wheels.append((pkg, chosen, have))
+
+    index = Index(cfg)
+    cache = Cache(cfg["cache_dir"])
+    fetched = [0, 0]
+    counted = threading.Lock()
+
+    def one(item):
+        pkg, f, have = item
+        label = "%s %s" % (pkg["name"], pkg["version"])
+        try:
+            path, size = cache.fetch(index, pkg, f)
+            if size:
+                with counted:
+                    fetched[0] += 1
+                    fetched[1] += size
+            if have:
+                venv.remove(have[1])
+            files = venv.install(pkg, path, f["file"])
+            if not cache.writable:
+                os.unlink(path)
+            return files
+        except Failure as e:
+            raise Failure("%s: %s" % (label, e))
+        except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, csv.Error) as e:
+            raise Failure("%s: cannot install %s: %s" % (label, f["file"], e))
+
+    workers = min(32, max(4, 4 * (os.cpu_count() or 1)))
+    written = []
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(one, item) for item in wheels]
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                written += fut.result()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    if builds:
+        for pkg, have in builds:
+            if have:
+                venv.remove(have[1])
+        pip_install(cfg, venv, index, [p["line"] for p, _ in builds], ", ".join(p["name"] for p, _ in builds))
+    if cfg.get("compile") and written:
+        compile_files(venv, [p for p in written if p.endswith(".py")])
+    log("xdockerfile: installed %d packages (%d downloaded, %.1f MB; %d from cache; %d built; %d skipped by markers) in %.1fs" % (
+        len(wheels) + len(builds), fetched[0], fetched[1] / 1e6, len(wheels) - fetched[0], len(builds), skipped,
+        time.monotonic() - start))
+
+
+def compile_files(venv, paths):
+    """Byte-compiles in parallel, on every core, into __pycache__: what
+    `python -m compileall -j0` does, for the files installed here. The
+    .pyc files record a hash of their source, not its mtime, so the same
+    lock gives the same bytes."""
+    with tempfile.NamedTemporaryFile("w") as listing:
+        listing.write("\n".join(paths) + "\n")
+        listing.flush()
+        subprocess.run([venv.python, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash",
+                        "-i", listing.name], check=True, stdout=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as e:
+        log("xdockerfile: POETRY INSTALL: %s" % e)
+        sys.exit(1)
+    except subprocess.CalledProcessError as e:
+        sys.exit(e.returncode or 1)

@@ -1,0 +1,151 @@
+// Package installer is what a POETRY INSTALL step runs inside the image: a
+// wheel installer of our own (install.py, standard library Python) and the
+// plan it follows, made here from the locked requirement set.
+//
+// The frontend decides what to install; the image decides how: environment
+// markers and wheel tags can only be judged against the image's own
+// interpreter, so the plan carries every locked file of every package and
+// install.py picks. It downloads in parallel, checks each locked hash while
+// streaming, caches wheels by hash and unpacks them straight into the venv.
+// Only what needs a build (sdists, git) goes to pip.
+package installer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/xdockerfile/xdockerfile/poetry"
+)
+
+//go:embed install.py
+var script []byte
+
+// Where the step finds things inside the container.
+const (
+	InputDir = "/run/xdockerfile-poetry" // this package's files
+	AuthDir  = "/run/xdockerfile-auth"   // a tmpfs, for pip's netrc
+	CacheDir = "/var/cache/xdockerfile"  // the cache mount: wheels by hash, pip's cache
+)
+
+// Settings are the choices of one POETRY INSTALL.
+type Settings struct {
+	Venv          string // absolute
+	Secret        string // id of the auth.toml secret
+	Compile       bool   // byte-compile what is installed
+	WithPip       bool   // bootstrap pip into the venv
+	AllowUnhashed bool   // install packages the lock has no hash for
+}
+
+// Plan is install.json.
+type Plan struct {
+	Venv       string    `json:"venv"`
+	Compile    bool      `json:"compile"`
+	WithPip    bool      `json:"with_pip"`
+	AuthSecret string    `json:"auth_secret"`
+	AuthDir    string    `json:"auth_dir"`
+	CacheDir   string    `json:"cache_dir"`
+	Indexes    []Index   `json:"indexes"`
+	Packages   []Package `json:"packages"`
+}
+
+// Index is a package source, searched in order.
+type Index struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	Default bool   `json:"default"`
+}
+
+// Package is one locked requirement.
+type Package struct {
+	Name    string `json:"name"`    // normalised
+	Dist    string `json:"dist"`    // as the requirement spells it (pip's headers directory)
+	Version string `json:"version"` // as locked
+	Marker  string `json:"marker,omitempty"`
+	Source  string `json:"source,omitempty"` // the source it is locked from
+	Files   []File `json:"files"`
+	// Build sends the package to pip, with Line as its requirement: a VCS
+	// or URL requirement, or one locked without hashes.
+	Build bool   `json:"build,omitempty"`
+	Line  string `json:"line"` // the requirement with its hashes, for pip
+}
+
+// File is one locked artifact.
+type File struct {
+	Name string `json:"file"`
+	Hash string `json:"hash"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Files returns the step's input, install.py and install.json, and a digest
+// of them that names it. lockName is for errors.
+func Files(exp *poetry.Export, s Settings, lockName string) (map[string][]byte, string, error) {
+	plan := Plan{
+		Venv: s.Venv, Compile: s.Compile, WithPip: s.WithPip,
+		AuthSecret: "/run/secrets/" + s.Secret, AuthDir: AuthDir, CacheDir: CacheDir,
+		Indexes: []Index{}, Packages: []Package{},
+	}
+	for _, ix := range exp.Indexes {
+		plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
+	}
+	for _, r := range exp.Requirements {
+		p := Package{Name: r.Name, Dist: distName(r.Line), Version: r.Version, Marker: r.Markers, Source: r.Source, Files: []File{}}
+		for _, f := range r.Files {
+			p.Files = append(p.Files, File{Name: f.Name, Hash: f.Hash, URL: f.URL})
+		}
+		p.Line = r.Line
+		for _, h := range r.Hashes {
+			p.Line += " --hash=" + h
+		}
+		p.Line += "\n"
+		switch {
+		case r.Kind == "file" || r.Kind == "directory":
+			return nil, "", fmt.Errorf("%s: %s is a path dependency (%s): it is not in the image; COPY it and pip install it after this step", lockName, r.Name, r.Line)
+		case r.Kind == "vcs", r.Kind == "url":
+			// pip cannot hash a repository; a URL is hash-checked by pip.
+			p.Build = true
+		case len(r.Hashes) == 0 && !s.AllowUnhashed:
+			return nil, "", fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
+		case len(r.Hashes) == 0 || !hasNames(r.Files):
+			p.Build = true
+		}
+		plan.Packages = append(plan.Packages, p)
+	}
+	var settings bytes.Buffer
+	enc := json.NewEncoder(&settings)
+	enc.SetEscapeHTML(false) // markers read better with their < and >
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(plan); err != nil {
+		return nil, "", err
+	}
+	files := map[string][]byte{"install.py": script, "install.json": settings.Bytes()}
+	h := sha256.New()
+	for _, name := range []string{"install.json", "install.py"} {
+		fmt.Fprintf(h, "%s %d\n", name, len(files[name]))
+		h.Write(files[name])
+	}
+	return files, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hasNames tells whether every locked file says which file it is, so the
+// installer can choose by tag (locks of Poetry 1.0 kept only hashes).
+func hasNames(files []poetry.File) bool {
+	for _, f := range files {
+		if f.Name == "" {
+			return false
+		}
+	}
+	return len(files) > 0
+}
+
+// distName is the project name as a requirement line spells it.
+func distName(line string) string {
+	if i := strings.IndexAny(line, "[=<>!~ ;@"); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
