@@ -20,6 +20,7 @@ import concurrent.futures
 import csv
 import hashlib
 import html.parser
+import http.client
 import io
 import json
 import os
@@ -472,13 +473,20 @@ class Cache:
 
     def __init__(self, root):
         self.root = root
-        self.writable = False
-        try:
-            os.makedirs(os.path.join(root, "wheels"), exist_ok=True)
-            self.writable = os.access(os.path.join(root, "wheels"), os.W_OK)
-        except OSError:
-            pass
+        self.writable = self.makedirs(os.path.join(root, "wheels"))
         self.scratch = os.path.join(root, "wheels") if self.writable else tempfile.mkdtemp(prefix="xdockerfile-")
+
+    @staticmethod
+    def makedirs(path):
+        """Makes path writable by every user of the cache, if it can."""
+        try:
+            if not os.path.isdir(path):
+                Cache.makedirs(os.path.dirname(path))
+                os.makedirs(path, exist_ok=True)
+                os.chmod(path, 0o777)
+            return os.access(path, os.W_OK)
+        except OSError:
+            return False
 
     def path(self, digest):
         algo, value = digest.split(":", 1)
@@ -508,12 +516,11 @@ class Cache:
             if h.hexdigest() != want:
                 raise Failure("%s does not match the lock: expected %s:%s, got %s:%s (the file on the index "
                               "changed, or the lock is wrong: run `poetry lock`)" % (f["file"], algo, want, algo, h.hexdigest()))
-            if not self.writable:
-                return tmp, size
-            os.makedirs(os.path.dirname(target), exist_ok=True)
             os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            return target, size
+            if self.writable and self.makedirs(os.path.dirname(target)):
+                os.replace(tmp, target)
+                return target, size
+            return tmp, size
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -554,7 +561,9 @@ def entry_points(text):
 class Venv:
     def __init__(self, root):
         self.root = root
-        self.python = os.path.join(root, "bin", "python")
+        # pip's shebangs name the interpreter pip runs under: bin/python3
+        # when a venv's pip is run as `pip`, as it usually is.
+        self.python = os.path.join(root, "bin", "python%d" % sys.version_info[0])
         ver = "python%d.%d" % sys.version_info[:2]
         platlibdir = getattr(sys, "platlibdir", "lib")
         self.schemes = {
@@ -819,12 +828,12 @@ def main():
             if have:
                 venv.remove(have[1])
             files = venv.install(pkg, path, f["file"])
-            if not cache.writable:
+            if path != cache.path(f["hash"]):
                 os.unlink(path)
             return files
         except Failure as e:
             raise Failure("%s: %s" % (label, e))
-        except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, csv.Error) as e:
+        except (OSError, http.client.HTTPException, zipfile.BadZipFile, KeyError, UnicodeDecodeError, csv.Error) as e:
             raise Failure("%s: cannot install %s: %s" % (label, f["file"], e))
 
     workers = min(32, max(4, 4 * (os.cpu_count() or 1)))

@@ -24,40 +24,6 @@ import (
 // which names the installer). These run with the host's python3 and pip;
 // e2e runs the same installer inside images.
 
-// oracleWheels are the package shapes the installer must handle.
-var oracleWheels = []pyindex.Wheel{
-	{Name: "Plain_Pkg", Version: "1.0", Deflate: true, Modules: map[string]string{
-		"plain_pkg/__init__.py":      "VALUE = 'plain'\n",
-		"plain_pkg/sub/__init__.py":  "",
-		"plain_pkg/sub/deep.py":      "X = 1\n",
-		"plain_pkg/data/table.csv":   "a,b\n1,2\n",
-		"nsp/plain_part/__init__.py": "PART = 'plain'\n", // a namespace package: no nsp/__init__.py
-	}},
-	{Name: "other-ns", Version: "2.0", Modules: map[string]string{"nsp/other_part/__init__.py": "PART = 'other'\n"}},
-	{Name: "tools", Version: "0.3.1", Deflate: true,
-		Modules: map[string]string{
-			"tools/__init__.py": "",
-			"tools/cli.py":      "import sys\n\ndef main():\n    print('tool ran', sys.argv[1:])\n    return 0\n\nclass _O:\n    def method(self):\n        print('method ran')\n\nobj = _O()\n",
-			"tools/gui.py":      "def run():\n    print('gui ran')\n",
-			"tools/run.sh":      "#!/bin/sh\necho run\n",
-		},
-		EntryPoints: "[console_scripts]\ntool = tools.cli:main\ntool-obj = tools.cli:obj.method\n\n[gui_scripts]\ntoolgui = tools.gui:run\n",
-		Data: map[string]string{
-			"scripts/plain.sh":            "#!/bin/sh\necho plain\n",
-			"scripts/pyscript":            "#!python\nprint('pyscript ran')\n",
-			"scripts/tool":                "#!python\n# setuptools' wrapper: pip skips it for the entry point\n",
-			"data/share/tools/readme.txt": "shared data\n",
-			"headers/tools.h":             "#define TOOLS 1\n",
-		},
-		Executable: []string{"tools/run.sh", "tools-0.3.1.data/scripts/plain.sh", "tools-0.3.1.data/scripts/pyscript"},
-	},
-	{Name: "native", Version: "1.2", Platlib: true, Deflate: true, Tag: "cp37-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64",
-		Modules: map[string]string{"native/__init__.py": "KIND = 'manylinux'\n", "native/_speedups.abi3.so": "\x7fELF\x02\x01\x01 not really a library\x00\x01"}},
-	{Name: "native", Version: "1.2", Tag: "py3-none-any", Modules: map[string]string{"native/__init__.py": "KIND = 'pure'\n"}},
-	{Name: "native", Version: "1.2", Platlib: true, Tag: "cp37-abi3-musllinux_1_1_x86_64", Modules: map[string]string{"native/__init__.py": "KIND = 'musl'\n"}},
-	{Name: "winonly", Version: "1.0", Modules: map[string]string{"winonly/__init__.py": ""}},
-}
-
 type served struct {
 	url   string
 	files map[string][]File // project → locked files
@@ -71,15 +37,15 @@ func serveOracle(t *testing.T, wheels []pyindex.Wheel) served {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	locked, err := srv.ServeFiles(wheels)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := served{url: srv.URL(), files: map[string][]File{}, srv: srv}
-	for _, w := range wheels {
-		name, data, err := pyindex.BuildWheel(w)
-		if err != nil {
-			t.Fatal(err)
+	for project, files := range locked {
+		for _, f := range files {
+			s.files[project] = append(s.files[project], File{Name: f.Name, Hash: "sha256:" + f.SHA256})
 		}
-		srv.Add(name, data)
-		p := pyindex.ProjectName(w.Name)
-		s.files[p] = append(s.files[p], File{Name: name, Hash: "sha256:" + pyindex.SHA256(data)})
 	}
 	return s
 }
@@ -212,7 +178,7 @@ func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours m
 		req.WriteString(pkg.Line)
 	}
 	os.WriteFile(filepath.Join(dir, "req.txt"), []byte(req.String()), 0o644)
-	run(t, dir, filepath.Join(venv, "bin", "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
+	run(t, dir, filepath.Join(venv, "bin", "pip"), "install", "-q", "--no-deps", "--no-compile",
 		"--require-hashes", "--index-url", s.url, "--cache-dir", filepath.Join(dir, "pipcache"), "-r", "req.txt")
 	pip = added(before, snapshot(t, venv))
 
@@ -225,7 +191,7 @@ func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours m
 }
 
 func TestOracleSameTreeAsPip(t *testing.T) {
-	s := serveOracle(t, oracleWheels)
+	s := serveOracle(t, pyindex.Shapes())
 	pip, ours, log := installBoth(t, s, map[string]string{"winonly": `sys_platform == "win32"`, "tools": `python_version >= "3.7" and (os_name == "posix" or os_name == "nt")`})
 	assertContains(t, log, "installed 4 packages (4 downloaded")
 	if len(pip) < 25 {
@@ -304,7 +270,7 @@ func assertContains(t *testing.T, s, sub string) {
 // TestScriptsRun runs what the installer generated: console and GUI entry
 // points and a #!python script, through the venv's interpreter.
 func TestScriptsRun(t *testing.T) {
-	s := serveOracle(t, oracleWheels[2:3])
+	s := serveOracle(t, pyindex.Shapes()[2:3])
 	py := python(t)
 	dir := t.TempDir()
 	run(t, dir, py, writePlan(t, dir, s.plan(dir, nil)))
@@ -386,7 +352,7 @@ func TestFailures(t *testing.T) {
 		{"unreachable index", func(p *Plan) { p.Indexes[0].URL = deadURL },
 			"alpha 1.0: cannot reach " + deadURL + "alpha/"},
 		{"truncated download", func(p *Plan) { p.Indexes[0].URL = "http://" + cutLn.Addr().String() + "/simple/" },
-			"alpha 1.0: "},
+			"alpha 1.0: download of alpha-1.0-py3-none-any.whl was cut short"},
 		{"no compatible tag", func(p *Plan) {
 			p.Packages[0].Files = []File{{Name: "alpha-1.0-cp311-cp311-win_amd64.whl", Hash: p.Packages[0].Files[0].Hash}}
 		}, "alpha 1.0: no locked file fits this interpreter"},

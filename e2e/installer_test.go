@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xdockerfile/xdockerfile/internal/pyindex"
+	"github.com/xdockerfile/xdockerfile/poetry"
+)
+
+// The installer inside real images: the oracle against pip, failures at the
+// POETRY INSTALL line, images without pip, --compile, and other users.
+
+// shapesProject is a Poetry project locking every wheel of pyindex.Shapes,
+// served from an index of its own.
+func shapesProject(t *testing.T) (map[string]string, *pyindex.Server) {
+	t.Helper()
+	need(t, "the python base image", pythonErr)
+	srv, err := pyindex.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	locked, err := srv.ServeFiles(pyindex.Shapes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []pkg
+	for name, files := range locked {
+		version := strings.Split(files[0].Name, "-")[1]
+		p := pkg{name: name, version: version, files: files}
+		if name == "winonly" {
+			p.markers = `sys_platform == "win32"`
+		}
+		pkgs = append(pkgs, p)
+	}
+	return poetryProject(t, indexes{public: srv}, pkgs, nil), srv
+}
+
+// TestInstallerTreeEqualsPips installs the same lock with POETRY INSTALL and
+// with pip in the same image and venv path, and compares the trees: the
+// same files, bytes and modes, the same RECORD rows but INSTALLER's.
+func TestInstallerTreeEqualsPips(t *testing.T) {
+	files, srv := shapesProject(t)
+	proj, err := poetry.Parse("/", []byte(files["pyproject.toml"]), "pyproject.toml", []byte(files["poetry.lock"]), "poetry.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := proj.Export(poetry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["requirements.txt"] = exp.String()
+	files["Dockerfile"] = syntaxLine + `
+FROM 127.0.0.1:5000/python:3-bookworm AS ours
+POETRY INSTALL
+
+FROM 127.0.0.1:5000/python:3-bookworm AS pip
+COPY requirements.txt /requirements.txt
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q --no-deps --no-compile --require-hashes --index-url ` + srv.URL() + ` -r /requirements.txt
+
+FROM scratch
+COPY --from=ours /opt/venv /ours
+COPY --from=pip /opt/venv /pip
+`
+	_, out := mustBuild(t, project(t, files))
+	ours, pip := tree(t, filepath.Join(out, "ours")), tree(t, filepath.Join(out, "pip"))
+	compared := 0
+	for p, o := range ours {
+		e, ok := pip[p]
+		switch {
+		case p == "pyvenv.cfg": // records the venv command line, --without-pip here
+		case !ok:
+			t.Errorf("POETRY INSTALL wrote %s, pip did not", p)
+		case strings.HasSuffix(p, ".dist-info/INSTALLER"):
+			if o.data != "xdockerfile\n" || e.data != "pip\n" {
+				t.Errorf("%s: %q, pip's %q", p, o.data, e.data)
+			}
+		case strings.HasSuffix(p, ".dist-info/RECORD"):
+			if or, pr := withoutInstaller(o.data), withoutInstaller(e.data); or != pr {
+				t.Errorf("%s differs:\nours:\n%s\npip:\n%s", p, or, pr)
+			}
+		case o != e:
+			t.Errorf("%s differs: ours %v %q, pip's %v %q", p, o.mode, o.data, e.mode, e.data)
+		default:
+			compared++
+		}
+	}
+	for p := range pip {
+		if _, ok := ours[p]; !ok && !pipsOwn(p) {
+			t.Errorf("pip wrote %s, POETRY INSTALL did not", p)
+		}
+		if _, ok := ours[p]; ok && pipsOwn(p) {
+			t.Errorf("POETRY INSTALL put pip's %s in the venv", p)
+		}
+	}
+	if compared < 25 {
+		t.Fatalf("only %d files compared", compared)
+	}
+	if !strings.Contains(ours[sitePackagesOf(t, ours, "native/__init__.py")].data, "manylinux") {
+		t.Error("the manylinux wheel of native was not the one chosen")
+	}
+}
+
+type treeEntry struct {
+	mode fs.FileMode
+	data string
+}
+
+func tree(t *testing.T, root string) map[string]treeEntry {
+	t.Helper()
+	out := map[string]treeEntry{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			out[rel] = treeEntry{info.Mode(), "-> " + target}
+			return err
+		}
+		dt, err := os.ReadFile(p)
+		out[rel] = treeEntry{info.Mode().Perm(), string(dt)}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func withoutInstaller(record string) string {
+	var keep []string
+	for _, line := range strings.Split(record, "\n") {
+		if !strings.Contains(line, ".dist-info/INSTALLER,") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// pipsOwn tells the files `python3 -m venv` puts in a venv for pip.
+func pipsOwn(p string) bool {
+	for _, s := range []string{"/pip", "/setuptools", "/_distutils_hack", "/distutils-precedence.pth", "/pkg_resources", "bin/pip", "bin/easy_install"} {
+		if strings.Contains("/"+p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func sitePackagesOf(t *testing.T, tree map[string]treeEntry, suffix string) string {
+	t.Helper()
+	for p := range tree {
+		if strings.HasSuffix(p, "site-packages/"+suffix) {
+			return p
+		}
+	}
+	t.Fatalf("no site-packages/%s", suffix)
+	return ""
+}
+
+// TestInstallerFailsAtTheLine: what goes wrong while installing stops the
+// build at the POETRY INSTALL line, naming the package.
+func TestInstallerFailsAtTheLine(t *testing.T) {
+	ix := startIndexes(t)
+	_, wheel, err := pyindex.BuildWheel(sharedWheels[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := http.NewServeMux()
+	cut.HandleFunc("/simple/alpha/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a href="/files/alpha-1.0-py3-none-any.whl">alpha-1.0-py3-none-any.whl</a>`)
+	})
+	cut.HandleFunc("/files/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(wheel)))
+		w.Write(wheel[:len(wheel)/2]) // and hang up
+	})
+	cutLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go http.Serve(cutLn, cut)
+	t.Cleanup(func() { cutLn.Close() })
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadURL := "http://" + closed.Addr().String() + "/simple/"
+	closed.Close()
+
+	for _, c := range []struct {
+		name string
+		ix   indexes
+		pkg  pkg
+		want string
+	}{
+		{"no compatible wheel", ix, pkg{name: "alpha", version: "1.0", files: []pyindex.File{{Name: "alpha-1.0-cp311-cp311-win_amd64.whl", SHA256: wheelHashes["alpha==1.0"]}}},
+			"POETRY INSTALL: alpha 1.0: no locked file fits this interpreter (cp311-cp311-manylinux_2_36_x86_64"},
+		{"unreachable index", indexes{publicURL: deadURL}, pkg{name: "alpha", version: "1.0"},
+			"POETRY INSTALL: alpha 1.0: cannot reach " + deadURL + "alpha/"},
+		{"truncated download", indexes{publicURL: "http://" + cutLn.Addr().String() + "/simple/"}, pkg{name: "alpha", version: "1.0"},
+			"POETRY INSTALL: alpha 1.0: download of alpha-1.0-py3-none-any.whl was cut short"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			files := poetryProject(t, c.ix, []pkg{c.pkg}, nil)
+			files["Dockerfile"] = syntaxLine + "FROM 127.0.0.1:5000/python:3-bookworm\nPOETRY INSTALL\n"
+			log, _, err := build(t, project(t, files))
+			if err == nil {
+				t.Fatal("build succeeded")
+			}
+			assertContains(t, log, c.want)
+			assertContains(t, log, "Dockerfile:3")
+			assertContains(t, log, ">>> POETRY INSTALL")
+			assertNotContains(t, log, "Traceback")
+		})
+	}
+}
+
+// TestInstallerWithoutPipCompileAndUsers: an image without pip still gets
+// its venv (and pip only with --with-pip); --compile byte-compiles; under
+// another USER the venv is theirs, the cache serves them, and a venv they
+// cannot write is a clear error.
+func TestInstallerWithoutPipCompileAndUsers(t *testing.T) {
+	ix := startIndexes(t)
+	files := poetryProject(t, ix, []pkg{{name: "alpha", version: "1.0"}, {name: "beta", version: "2.0"}}, nil)
+	files["Dockerfile"] = syntaxLine + `
+FROM 127.0.0.1:5000/python:3-bookworm AS nopip
+RUN rm -rf /usr/lib/python3/dist-packages/pip /usr/bin/pip* && ! python3 -m pip --version
+
+FROM nopip AS plain
+POETRY INSTALL
+RUN /opt/venv/bin/python -c "import alpha, beta" && ls /opt/venv/bin > /bin.txt && find /opt/venv -name '*.pyc' | wc -l > /pyc.txt
+
+FROM nopip AS compiled
+POETRY INSTALL --compile --with-pip --venv=/opt/other
+RUN ls /opt/other/bin > /bin.txt && find /opt/other -path '*alpha*' -name '*.pyc' | wc -l > /pyc.txt
+
+FROM 127.0.0.1:5000/python:3-bookworm AS user
+RUN mkdir -p /home/app && chown 1234:1234 /home/app
+USER 1234
+POETRY INSTALL --venv=/home/app/venv
+RUN stat -c %u /home/app/venv/lib/python3*/site-packages/alpha/__init__.py > /tmp/owner
+POETRY INSTALL --venv=/home/app/second
+RUN /home/app/second/bin/python -c "import alpha"
+
+FROM scratch
+COPY --from=plain /bin.txt /plain-bin.txt
+COPY --from=plain /pyc.txt /plain-pyc.txt
+COPY --from=compiled /bin.txt /compiled-bin.txt
+COPY --from=compiled /pyc.txt /compiled-pyc.txt
+COPY --from=user /tmp/owner /owner.txt
+`
+	log, out := mustBuild(t, project(t, files))
+	plainBin := readFile(t, filepath.Join(out, "plain-bin.txt"))
+	assertNotContains(t, plainBin, "pip")
+	assertContains(t, plainBin, "python")
+	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "plain-pyc.txt"))); got != "0" {
+		t.Errorf("%s .pyc files without --compile", got)
+	}
+	assertContains(t, readFile(t, filepath.Join(out, "compiled-bin.txt")), "pip")
+	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "compiled-pyc.txt"))); got == "0" {
+		t.Error("no .pyc of alpha with --compile")
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "owner.txt"))); got != "1234" {
+		t.Errorf("alpha's files belong to uid %s, not the USER", got)
+	}
+	// The second venv of the same user came from the cache the first filled.
+	assertContains(t, log, "installed 2 packages (0 downloaded, 0.0 MB; 2 from cache")
+
+	files["Dockerfile"] = syntaxLine + "FROM 127.0.0.1:5000/python:3-bookworm\nUSER 1234\nPOETRY INSTALL\n"
+	log, _, err := build(t, project(t, files))
+	if err == nil {
+		t.Fatal("a venv the user cannot write was made")
+	}
+	assertContains(t, log, "cannot create the venv /opt/venv: /opt is not writable by this user (uid 1234)")
+	assertContains(t, log, "Dockerfile:4")
+}
