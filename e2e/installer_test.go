@@ -276,8 +276,21 @@ COPY --from=user /tmp/owner /owner.txt
 	// The second venv of the same user came from the cache the first filled.
 	assertContains(t, log, "installed 2 packages (0 downloaded, 0.0 MB; 2 from cache")
 
+	// An sdist needs a build, which needs pip: without it, a clear error.
+	sdist := poetryProject(t, ix, []pkg{{name: "alpha", version: "1.0", files: []pyindex.File{{Name: "alpha-1.0.tar.gz", SHA256: wheelHashes["alpha==1.0"]}}}}, nil)
+	sdist["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm
+RUN rm -rf /usr/lib/python3/dist-packages/pip
+POETRY INSTALL
+`
+	log, _, err := build(t, project(t, sdist))
+	if err == nil {
+		t.Fatal("an sdist was installed without pip")
+	}
+	assertContains(t, log, "POETRY INSTALL: alpha needs a build, which takes pip, and this image has none")
+	assertContains(t, log, "Dockerfile:4")
+
 	files["Dockerfile"] = syntaxLine + "FROM 127.0.0.1:5000/python:3-bookworm\nUSER 1234\nPOETRY INSTALL\n"
-	log, _, err := build(t, project(t, files))
+	log, _, err = build(t, project(t, files))
 	if err == nil {
 		t.Fatal("a venv the user cannot write was made")
 	}

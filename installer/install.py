@@ -813,40 +813,28 @@ def main():
 
     index = Index(cfg)
     cache = Cache(cfg["cache_dir"])
-    fetched = [0, 0]
-    counted = threading.Lock()
-
-    def one(item):
-        pkg, f, have = item
-        label = "%s %s" % (pkg["name"], pkg["version"])
-        try:
-            path, size = cache.fetch(index, pkg, f)
-            if size:
-                with counted:
-                    fetched[0] += 1
-                    fetched[1] += size
-            if have:
-                venv.remove(have[1])
-            files = venv.install(pkg, path, f["file"])
-            if path != cache.path(f["hash"]):
-                os.unlink(path)
-            return files
-        except Failure as e:
-            raise Failure("%s: %s" % (label, e))
-        except (OSError, http.client.HTTPException, zipfile.BadZipFile, KeyError, UnicodeDecodeError, csv.Error) as e:
-            raise Failure("%s: cannot install %s: %s" % (label, f["file"], e))
-
-    workers = min(32, max(4, 4 * (os.cpu_count() or 1)))
-    written = []
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(one, item) for item in wheels]
-        try:
-            for fut in concurrent.futures.as_completed(futures):
+    written, fetched = [], [0, 0]
+    # Unpacking is CPU-bound Python (the GIL), so it runs in a process per
+    # core, forked before any thread starts; downloading waits on the
+    # network, so it runs in threads. Each wheel is unpacked as soon as it
+    # is there.
+    unpackers = Unpackers(len(wheels))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(min(32, 4 * (os.cpu_count() or 1))) as downloads:
+            pending = {downloads.submit(fetch, cache, index, item): item for item in wheels}
+            unpacking = {}
+            for fut in concurrent.futures.as_completed(pending):
+                pkg, f, have = pending[fut]
+                path, size = fut.result()
+                fetched[0] += bool(size)
+                fetched[1] += size
+                unpacking[unpackers.submit(unpack, venv, pkg, path, f["file"], have and have[1])] = path
+            for fut in concurrent.futures.as_completed(unpacking):
                 written += fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+                if not unpacking[fut].startswith(os.path.join(cache.root, "wheels", "sha")):
+                    os.unlink(unpacking[fut])
+    finally:
+        unpackers.shutdown()
     if builds:
         for pkg, have in builds:
             if have:
@@ -857,6 +845,55 @@ def main():
     log("xdockerfile: installed %d packages (%d downloaded, %.1f MB; %d from cache; %d built; %d skipped by markers) in %.1fs" % (
         len(wheels) + len(builds), fetched[0], fetched[1] / 1e6, len(wheels) - fetched[0], len(builds), skipped,
         time.monotonic() - start))
+
+
+def fetch(cache, index, item):
+    pkg, f, _ = item
+    try:
+        return cache.fetch(index, pkg, f)
+    except Failure as e:
+        raise Failure("%s %s: %s" % (pkg["name"], pkg["version"], e))
+    except (OSError, http.client.HTTPException) as e:
+        raise Failure("%s %s: cannot download %s: %s" % (pkg["name"], pkg["version"], f["file"], e))
+
+
+def unpack(venv, pkg, path, filename, old):
+    """Installs one wheel (in a worker process), replacing an old version."""
+    try:
+        if old:
+            venv.remove(old)
+        return venv.install(pkg, path, filename)
+    except Failure as e:
+        raise Failure("%s %s: %s" % (pkg["name"], pkg["version"], e))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, csv.Error) as e:
+        raise Failure("%s %s: cannot install %s: %s" % (pkg["name"], pkg["version"], filename, e))
+
+
+class Unpackers:
+    """A process per core, or the calling thread when one would do."""
+
+    def __init__(self, jobs):
+        self.pool = None
+        n = min(os.cpu_count() or 1, jobs)
+        if n > 1:
+            import multiprocessing
+
+            self.pool = concurrent.futures.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
+            self.pool.submit(int).result()  # forks the workers now, while this process has one thread
+
+    def submit(self, fn, *args):
+        if self.pool:
+            return self.pool.submit(fn, *args)
+        fut = concurrent.futures.Future()
+        try:
+            fut.set_result(fn(*args))
+        except Failure as e:
+            fut.set_exception(e)
+        return fut
+
+    def shutdown(self):
+        if self.pool:
+            self.pool.shutdown(wait=True)
 
 
 def compile_files(venv, paths):
