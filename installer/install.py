@@ -878,8 +878,11 @@ class Unpackers:
         if n > 1:
             import multiprocessing
 
-            self.pool = concurrent.futures.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
-            self.pool.submit(int).result()  # forks the workers now, while this process has one thread
+            try:
+                self.pool = concurrent.futures.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
+                self.pool.submit(int).result()  # forks the workers now, while this process has one thread
+            except (OSError, ImportError, NotImplementedError, concurrent.futures.process.BrokenProcessPool):
+                self.pool = None  # no /dev/shm for its semaphores, say: unpack here
 
     def submit(self, fn, *args):
         if self.pool:
