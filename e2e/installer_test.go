@@ -60,16 +60,25 @@ func TestInstallerTreeEqualsPips(t *testing.T) {
 	files["Dockerfile"] = syntaxLine + `
 FROM 127.0.0.1:5000/python:3-bookworm AS ours
 POETRY INSTALL
+RUN /opt/venv/bin/tool a b > /run.txt && /opt/venv/bin/tool-obj >> /run.txt && /opt/venv/bin/pyscript >> /run.txt && ` + listDists + `
 
 FROM 127.0.0.1:5000/python:3-bookworm AS pip
 COPY requirements.txt /requirements.txt
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q --no-deps --no-compile --require-hashes --index-url ` + srv.URL() + ` -r /requirements.txt
+RUN ` + listDists + `
 
 FROM scratch
 COPY --from=ours /opt/venv /ours
 COPY --from=pip /opt/venv /pip
+COPY --from=ours /run.txt /dists.txt /ours-
+COPY --from=pip /dists.txt /pip-
 `
 	_, out := mustBuild(t, project(t, files))
+	assertContains(t, readFile(t, filepath.Join(out, "ours-run.txt")), "tool ran ['a', 'b']\nmethod ran\npyscript ran\n")
+	ourDists, pipDists := readFile(t, filepath.Join(out, "ours-dists.txt")), readFile(t, filepath.Join(out, "pip-dists.txt"))
+	if ourDists != strings.ReplaceAll(pipDists, "pip ", "xdockerfile ") || !strings.Contains(ourDists, "tools 0.3.1 xdockerfile") {
+		t.Errorf("importlib.metadata sees\n%s\nafter POETRY INSTALL, and after pip\n%s", ourDists, pipDists)
+	}
 	ours, pip := tree(t, filepath.Join(out, "ours")), tree(t, filepath.Join(out, "pip"))
 	compared := 0
 	for p, o := range ours {
@@ -107,6 +116,10 @@ COPY --from=pip /opt/venv /pip
 		t.Error("the manylinux wheel of native was not the one chosen")
 	}
 }
+
+// listDists writes /dists.txt: the distributions importlib.metadata finds
+// in the venv but pip's own, with their installer.
+const listDists = `/opt/venv/bin/python -c "import importlib.metadata as m; print(*sorted(f'{d.name} {d.version} {d.read_text(\"INSTALLER\").strip()}' for d in m.distributions() if d.name not in ('pip', 'setuptools')), sep='\\n')" > /dists.txt`
 
 type treeEntry struct {
 	mode fs.FileMode
