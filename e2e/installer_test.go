@@ -70,8 +70,9 @@ RUN ` + listDists + `
 FROM scratch
 COPY --from=ours /opt/venv /ours
 COPY --from=pip /opt/venv /pip
-COPY --from=ours /run.txt /dists.txt /ours-
-COPY --from=pip /dists.txt /pip-
+COPY --from=ours /run.txt /ours-run.txt
+COPY --from=ours /dists.txt /ours-dists.txt
+COPY --from=pip /dists.txt /pip-dists.txt
 `
 	_, out := mustBuild(t, project(t, files))
 	assertContains(t, readFile(t, filepath.Join(out, "ours-run.txt")), "tool ran ['a', 'b']\nmethod ran\npyscript ran\n")
