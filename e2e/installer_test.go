@@ -77,7 +77,7 @@ COPY --from=pip /dists.txt /pip-dists.txt
 	_, out := mustBuild(t, project(t, files))
 	assertContains(t, readFile(t, filepath.Join(out, "ours-run.txt")), "tool ran ['a', 'b']\nmethod ran\npyscript ran\n")
 	ourDists, pipDists := readFile(t, filepath.Join(out, "ours-dists.txt")), readFile(t, filepath.Join(out, "pip-dists.txt"))
-	if ourDists != strings.ReplaceAll(pipDists, "pip ", "xdockerfile ") || !strings.Contains(ourDists, "tools 0.3.1 xdockerfile") {
+	if ourDists != strings.ReplaceAll(pipDists, " pip\n", " xdockerfile\n") || !strings.Contains(ourDists, "tools 0.3.1 xdockerfile") {
 		t.Errorf("importlib.metadata sees\n%s\nafter POETRY INSTALL, and after pip\n%s", ourDists, pipDists)
 	}
 	ours, pip := tree(t, filepath.Join(out, "ours")), tree(t, filepath.Join(out, "pip"))
