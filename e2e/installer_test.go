@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/xdockerfile/xdockerfile/internal/pyindex"
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 	"github.com/xdockerfile/xdockerfile/poetry"
 )
 
@@ -80,40 +79,17 @@ COPY --from=pip /dists.txt /pip-dists.txt
 	if ourDists != strings.ReplaceAll(pipDists, " pip\n", " xdockerfile\n") || !strings.Contains(ourDists, "tools 0.3.1 xdockerfile") {
 		t.Errorf("importlib.metadata sees\n%s\nafter POETRY INSTALL, and after pip\n%s", ourDists, pipDists)
 	}
-	ours, pip := tree(t, filepath.Join(out, "ours")), tree(t, filepath.Join(out, "pip"))
-	compared := 0
-	for p, o := range ours {
-		e, ok := pip[p]
-		switch {
-		case p == "pyvenv.cfg": // records the venv command line, --without-pip here
-		case !ok:
-			t.Errorf("POETRY INSTALL wrote %s, pip did not", p)
-		case strings.HasSuffix(p, ".dist-info/INSTALLER"):
-			if o.data != "xdockerfile\n" || e.data != "pip\n" {
-				t.Errorf("%s: %q, pip's %q", p, o.data, e.data)
-			}
-		case strings.HasSuffix(p, ".dist-info/RECORD"):
-			if or, pr := withoutInstaller(o.data), withoutInstaller(e.data); or != pr {
-				t.Errorf("%s differs:\nours:\n%s\npip:\n%s", p, or, pr)
-			}
-		case o != e:
-			t.Errorf("%s differs: ours %v %q, pip's %v %q", p, o.mode, o.data, e.mode, e.data)
-		default:
-			compared++
-		}
+	ours, pip := testfs.Snapshot(t, filepath.Join(out, "ours")), testfs.Snapshot(t, filepath.Join(out, "pip"))
+	delete(ours, "pyvenv.cfg") // records the venv's command line: --without-pip here
+	delete(pip, "pyvenv.cfg")
+	diffs, equal := pyindex.CompareInstalls(ours, pip, "xdockerfile", pipsOwn)
+	for _, d := range diffs {
+		t.Error(d)
 	}
-	for p := range pip {
-		if _, ok := ours[p]; !ok && !pipsOwn(p) {
-			t.Errorf("pip wrote %s, POETRY INSTALL did not", p)
-		}
-		if _, ok := ours[p]; ok && pipsOwn(p) {
-			t.Errorf("POETRY INSTALL put pip's %s in the venv", p)
-		}
+	if equal < 25 {
+		t.Fatalf("only %d files compared", equal)
 	}
-	if compared < 25 {
-		t.Fatalf("only %d files compared", compared)
-	}
-	if !strings.Contains(ours[sitePackagesOf(t, ours, "native/__init__.py")].data, "manylinux") {
+	if !strings.Contains(ours[sitePackagesOf(t, ours, "native/__init__.py")].Data, "manylinux") {
 		t.Error("the manylinux wheel of native was not the one chosen")
 	}
 }
@@ -121,48 +97,6 @@ COPY --from=pip /dists.txt /pip-dists.txt
 // listDists writes /dists.txt: the distributions importlib.metadata finds
 // in the venv but pip's own, with their installer.
 const listDists = `/opt/venv/bin/python -c "import importlib.metadata as m; print(*sorted(f'{d.name} {d.version} {d.read_text(\"INSTALLER\").strip()}' for d in m.distributions() if d.name not in ('pip', 'setuptools')), sep='\\n')" > /dists.txt`
-
-type treeEntry struct {
-	mode fs.FileMode
-	data string
-}
-
-func tree(t *testing.T, root string) map[string]treeEntry {
-	t.Helper()
-	out := map[string]treeEntry{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(p)
-			out[rel] = treeEntry{info.Mode(), "-> " + target}
-			return err
-		}
-		dt, err := os.ReadFile(p)
-		out[rel] = treeEntry{info.Mode().Perm(), string(dt)}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func withoutInstaller(record string) string {
-	var keep []string
-	for _, line := range strings.Split(record, "\n") {
-		if !strings.Contains(line, ".dist-info/INSTALLER,") {
-			keep = append(keep, line)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
 
 // pipsOwn tells the files `python3 -m venv` puts in a venv for pip.
 func pipsOwn(p string) bool {
@@ -174,7 +108,7 @@ func pipsOwn(p string) bool {
 	return false
 }
 
-func sitePackagesOf(t *testing.T, tree map[string]treeEntry, suffix string) string {
+func sitePackagesOf(t *testing.T, tree map[string]testfs.Entry, suffix string) string {
 	t.Helper()
 	for p := range tree {
 		if strings.HasSuffix(p, "site-packages/"+suffix) {

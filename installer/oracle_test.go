@@ -2,10 +2,8 @@ package installer
 
 import (
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/xdockerfile/xdockerfile/internal/pyindex"
+	"github.com/xdockerfile/xdockerfile/internal/testfs"
 )
 
 // The oracle: for every wheel the tests serve, the tree install.py writes
@@ -118,42 +117,9 @@ func writePlan(t *testing.T, dir string, p Plan) string {
 	return filepath.Join(in, "install.py")
 }
 
-type entry struct {
-	mode fs.FileMode
-	data string
-}
-
-// snapshot reads every file and symlink under root.
-func snapshot(t *testing.T, root string) map[string]entry {
-	t.Helper()
-	out := map[string]entry{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		info, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		if info.Mode()&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(p)
-			out[rel] = entry{info.Mode(), "-> " + target}
-			return err
-		}
-		dt, err := os.ReadFile(p)
-		out[rel] = entry{info.Mode(), string(dt)}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // added is what after has that before has not, or has changed.
-func added(before, after map[string]entry) map[string]entry {
-	out := map[string]entry{}
+func added(before, after map[string]testfs.Entry) map[string]testfs.Entry {
+	out := map[string]testfs.Entry{}
 	for p, e := range after {
 		if b, ok := before[p]; !ok || b != e {
 			out[p] = e
@@ -164,7 +130,7 @@ func added(before, after map[string]entry) map[string]entry {
 
 // installBoth installs the served packages with pip, then with install.py,
 // into the same venv path, and returns what each added to the venv.
-func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours map[string]entry, log string) {
+func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours map[string]testfs.Entry, log string) {
 	t.Helper()
 	py := python(t)
 	dir := t.TempDir()
@@ -172,7 +138,7 @@ func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours m
 	p := s.plan(dir, markers)
 
 	run(t, dir, py, "-m", "venv", venv)
-	before := snapshot(t, venv)
+	before := testfs.Snapshot(t, venv)
 	var req strings.Builder
 	for _, pkg := range p.Packages {
 		req.WriteString(pkg.Line)
@@ -180,13 +146,13 @@ func installBoth(t *testing.T, s served, markers map[string]string) (pip, ours m
 	os.WriteFile(filepath.Join(dir, "req.txt"), []byte(req.String()), 0o644)
 	run(t, dir, filepath.Join(venv, "bin", "pip"), "install", "-q", "--no-deps", "--no-compile",
 		"--require-hashes", "--index-url", s.url, "--cache-dir", filepath.Join(dir, "pipcache"), "-r", "req.txt")
-	pip = added(before, snapshot(t, venv))
+	pip = added(before, testfs.Snapshot(t, venv))
 
 	os.RemoveAll(venv)
 	run(t, dir, py, "-m", "venv", "--without-pip", venv)
-	before = snapshot(t, venv)
+	before = testfs.Snapshot(t, venv)
 	log = run(t, dir, py, writePlan(t, dir, p))
-	ours = added(before, snapshot(t, venv))
+	ours = added(before, testfs.Snapshot(t, venv))
 	return pip, ours, log
 }
 
@@ -197,30 +163,12 @@ func TestOracleSameTreeAsPip(t *testing.T) {
 	if len(pip) < 25 {
 		t.Fatalf("pip installed only %d files: %v", len(pip), keys(pip))
 	}
-	for p, e := range pip {
-		o, ok := ours[p]
-		switch {
-		case !ok:
-			t.Errorf("pip wrote %s, install.py did not", p)
-		case strings.HasSuffix(p, ".dist-info/INSTALLER"):
-			if e.data != "pip\n" || o.data != "xdockerfile\n" || o.mode != e.mode {
-				t.Errorf("%s: pip %q %v, ours %q %v", p, e.data, e.mode, o.data, o.mode)
-			}
-		case strings.HasSuffix(p, ".dist-info/RECORD"):
-			if pr, or := recordRows(e.data), recordRows(o.data); !slices.Equal(pr, or) {
-				t.Errorf("%s differs:\npip:\n%s\nours:\n%s", p, strings.Join(pr, "\n"), strings.Join(or, "\n"))
-			}
-		case o != e:
-			t.Errorf("%s differs: pip %v %q, ours %v %q", p, e.mode, e.data, o.mode, o.data)
-		}
-	}
-	for p := range ours {
-		if _, ok := pip[p]; !ok {
-			t.Errorf("install.py wrote %s, pip did not", p)
-		}
+	diffs, _ := pyindex.CompareInstalls(ours, pip, "xdockerfile", func(string) bool { return false })
+	for _, d := range diffs {
+		t.Error(d)
 	}
 	// the choice of wheel by tag, and the markers
-	assertContains(t, ours[sitePackages(t, ours, "native/__init__.py")].data, "manylinux")
+	assertContains(t, ours[sitePackages(t, ours, "native/__init__.py")].Data, "manylinux")
 	for p := range ours {
 		if strings.Contains(p, "winonly") {
 			t.Errorf("winonly is for win32 only, yet %s was installed", p)
@@ -228,19 +176,7 @@ func TestOracleSameTreeAsPip(t *testing.T) {
 	}
 }
 
-// recordRows are RECORD's rows but INSTALLER's, whose hash names the installer.
-func recordRows(record string) []string {
-	rows, _ := csv.NewReader(strings.NewReader(record)).ReadAll()
-	var out []string
-	for _, r := range rows {
-		if !strings.HasSuffix(r[0], ".dist-info/INSTALLER") {
-			out = append(out, strings.Join(r, ","))
-		}
-	}
-	return out
-}
-
-func sitePackages(t *testing.T, tree map[string]entry, suffix string) string {
+func sitePackages(t *testing.T, tree map[string]testfs.Entry, suffix string) string {
 	t.Helper()
 	for p := range tree {
 		if strings.HasSuffix(p, "site-packages/"+suffix) {
@@ -251,7 +187,7 @@ func sitePackages(t *testing.T, tree map[string]entry, suffix string) string {
 	return ""
 }
 
-func keys(m map[string]entry) []string {
+func keys(m map[string]testfs.Entry) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -305,7 +241,7 @@ func TestCacheAndReinstall(t *testing.T) {
 	p.Indexes = append(p.Indexes, Index{URL: newer.url})
 	p.Packages[0].Version, p.Packages[0].Files = "1.1", newer.files["alpha"]
 	assertContains(t, run(t, dir, py, writePlan(t, dir, p)), "installed 1 packages (1 downloaded")
-	tree := snapshot(t, p.Venv)
+	tree := testfs.Snapshot(t, p.Venv)
 	if _, ok := tree[sitePackages(t, tree, "alpha/__init__.py")]; !ok || strings.Contains(strings.Join(keys(tree), " "), "alpha/old.py") {
 		t.Fatalf("alpha 1.0's files are still there: %v", keys(tree))
 	}

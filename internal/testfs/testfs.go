@@ -2,6 +2,7 @@
 package testfs
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,4 +28,40 @@ func Dir(t testing.TB, files map[string]string) string {
 	dir := t.TempDir()
 	Write(t, dir, files)
 	return dir
+}
+
+// Entry is a file of a snapshot: its mode and content (a symlink's is
+// "-> target").
+type Entry struct {
+	Mode fs.FileMode
+	Data string
+}
+
+// Snapshot reads every file and symlink under root, by slash-separated
+// relative path.
+func Snapshot(t testing.TB, root string) map[string]Entry {
+	t.Helper()
+	out := map[string]Entry{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			out[filepath.ToSlash(rel)] = Entry{info.Mode(), "-> " + target}
+			return err
+		}
+		dt, err := os.ReadFile(p)
+		out[filepath.ToSlash(rel)] = Entry{info.Mode(), string(dt)}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
