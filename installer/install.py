@@ -89,23 +89,25 @@ class Version:
 
 def spec_contains(op, spec, text):
     """Specifier(op + spec).contains(text, prereleases=True), or None if
-    either side is not a version (then the markers compare strings)."""
+    spec is not a version (then markers compare strings)."""
     if op == "===":
         return text.lower() == spec.lower()
+    wildcard = spec.endswith(".*") and op in ("==", "!=")
     try:
-        v = Version(text)
-        if op == "==" or op == "!=":
-            if spec.endswith(".*"):
-                prefix = Version(spec[:-2])
-                release = v.release + (0,) * max(0, len(prefix.release) - len(v.release))
-                same = v.epoch == prefix.epoch and release[: len(prefix.release)] == prefix.release
-            else:
-                s = Version(spec)
-                same = v.key == s.key and (s.local is None or (v.local or "").lower() == s.local.lower())
-            return same if op == "==" else not same
-        s = Version(spec)
+        s = Version(spec[:-2] if wildcard else spec)
     except ValueError:
         return None
+    try:
+        v = Version(text)
+    except ValueError:
+        return False  # as pip: a version specifier matches no non-version
+    if op in ("==", "!="):
+        if wildcard:
+            release = v.release + (0,) * max(0, len(s.release) - len(v.release))
+            same = v.epoch == s.epoch and release[: len(s.release)] == s.release
+        else:
+            same = v.key == s.key and (s.local is None or (v.local or "").lower() == s.local.lower())
+        return same == (op == "==")
     if op == "~=":
         prefix = ".".join(map(str, s.release[:-1]))
         return v.key >= s.key and spec_contains("==", prefix + ".*", text)
