@@ -10,7 +10,7 @@ CACHE=${XDOCKERFILE_CACHE:-/var/cache/xdockerfile}
 BIN="$CACHE/buildkit-$BUILDKIT_VERSION/bin"
 
 need_apt=()
-for pkg in runc docker-registry skopeo umoci busybox-static debootstrap docker.io curl iptables openssh-client; do
+for pkg in runc docker-registry skopeo umoci busybox-static debootstrap docker.io curl iptables openssh-client python3-setuptools-whl python3-wheel-whl git; do
 	[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
