@@ -53,5 +53,5 @@ COPY --from=deps /value /value
 	}
 	assertContains(t, log, "THESE PACKAGES DO NOT MATCH THE HASHES")
 	assertContains(t, log, "POETRY INSTALL: pip could not install srconly")
-	assertContains(t, log, "Dockerfile:3")
+	assertContains(t, log, "Dockerfile:4")
 }
