@@ -38,6 +38,7 @@ type pkg struct {
 	private       bool
 	hash          string
 	files         []pyindex.File // locked files; default: the shared wheel
+	url           string         // a direct URL dependency, not from an index
 }
 
 type indexes struct {
@@ -121,6 +122,9 @@ func poetryProject(t *testing.T, ix indexes, pkgs []pkg, extraFiles map[string]s
 	extras := map[string][]string{}
 	for _, p := range pkgs {
 		dep := fmt.Sprintf("%q", p.name+" (=="+p.version+")")
+		if p.url != "" {
+			dep = fmt.Sprintf("%q", p.name+" @ "+p.url)
+		}
 		if p.markers != "" {
 			dep = fmt.Sprintf("%q", p.name+" (=="+p.version+") ; "+p.markers)
 		}
@@ -196,6 +200,10 @@ func poetryProject(t *testing.T, ix indexes, pkgs []pkg, extraFiles map[string]s
 		source, url := "public", ix.publicIndex()
 		if p.private {
 			source, url = "private", ix.private.URL()
+		}
+		if p.url != "" {
+			fmt.Fprintf(&lock, "\n[package.source]\ntype = \"url\"\nurl = %q\n", p.url)
+			continue
 		}
 		fmt.Fprintf(&lock, "\n[package.source]\ntype = \"legacy\"\nurl = %q\nreference = %q\n", strings.TrimSuffix(url, "/"), source)
 	}

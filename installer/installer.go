@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/xdockerfile/xdockerfile/poetry"
@@ -105,8 +106,16 @@ func Files(exp *poetry.Export, s Settings, lockName string) (map[string][]byte, 
 		switch {
 		case r.Kind == "file" || r.Kind == "directory":
 			return nil, "", fmt.Errorf("%s: %s is a path dependency (%s): it is not in the image; COPY it and pip install it after this step", lockName, r.Name, r.Line)
+		case r.Kind == "url" && strings.HasSuffix(r.URL, ".whl") && len(r.Hashes) > 0 && !strings.Contains(r.URL, "#"):
+			// a wheel at a URL: ours to download, check and unpack
+			for i := range p.Files {
+				if p.Files[i].Name == path.Base(r.URL) {
+					p.Files[i].URL = r.URL
+				}
+			}
 		case r.Kind == "vcs", r.Kind == "url":
-			// pip cannot hash a repository; a URL is hash-checked by pip.
+			// pip builds these; it cannot hash a repository, and checks
+			// an archive's locked hash.
 			p.Build = true
 		case len(r.Hashes) == 0 && !s.AllowUnhashed:
 			return nil, "", fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)

@@ -56,6 +56,7 @@ type Requirement struct {
 	Files   []File   // the locked artifacts with a usable hash, as locked
 	Source  string   // source name the package came from, "" for PyPI / direct references
 	Kind    string   // "index", "vcs", "url", "file", "directory"
+	URL     string   // of a "url" requirement: the locked archive
 }
 
 // File is one artifact of a locked package: a wheel or an sdist.
@@ -293,7 +294,7 @@ func (p *Project) render(pkgs []exportedPackage, opt Options) (*Export, error) {
 			r.Kind = "vcs"
 			r.Line = vcsRequirement(pkg) + markerSuffix(markers)
 		case "url":
-			r.Kind = "url"
+			r.Kind, r.URL = "url", pkg.sourceURL
 			r.Line = pkg.completeName() + " @ " + pkg.sourceURL
 			if pkg.subdir != "" {
 				r.Line += "#subdirectory=" + pkg.subdir
