@@ -123,7 +123,7 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 		}
 	}
-	files, digest, err := installer.Files(exp, flags.Settings, lockName)
+	files, digest, err := installer.Files(exp, proj.SearchIndexes(), flags.Settings, lockName)
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/xdockerfile/xdockerfile/poetry"
@@ -83,8 +84,9 @@ type File struct {
 }
 
 // Files returns the step's input, install.py and install.json, and a digest
-// of them that names it. lockName is for errors.
-func Files(exp *poetry.Export, s Settings, lockName string) (map[string][]byte, string, error) {
+// of them that names it: the requirement set exp, with search, the sources
+// the project searches, after those exp names. lockName is for errors.
+func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName string) (map[string][]byte, string, error) {
 	plan := Plan{
 		Venv: s.Venv, Compile: s.Compile, WithPip: s.WithPip,
 		AuthSecret: "/run/secrets/" + s.Secret, AuthDir: AuthDir, CacheDir: CacheDir,
@@ -92,6 +94,12 @@ func Files(exp *poetry.Export, s Settings, lockName string) (map[string][]byte, 
 	}
 	for _, ix := range exp.Indexes {
 		plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
+	}
+	// The sources no locked package names still serve build dependencies.
+	for _, ix := range search {
+		if !slices.ContainsFunc(plan.Indexes, func(have Index) bool { return have.URL == ix.URL }) {
+			plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: len(plan.Indexes) == 0})
+		}
 	}
 	for _, r := range exp.Requirements {
 		p := Package{Name: r.Name, Dist: distName(r.Line), Version: r.Version, Marker: r.Markers, Source: r.Source, Files: []File{}}

@@ -485,6 +485,23 @@ func (p *Project) pool() []poolRepo {
 	return repos
 }
 
+// SearchIndexes lists the package sources Poetry searches for packages not
+// locked from a source of their own (and pip for build dependencies):
+// primary, then supplemental, explicit ones left out; PyPI has no name.
+func (p *Project) SearchIndexes() []Index {
+	var out []Index
+	for _, r := range p.pool() {
+		if r.priority < 2 {
+			ix := Index{Name: r.src.Name, URL: strings.TrimRight(r.src.URL, "/"), Default: len(out) == 0}
+			if strings.EqualFold(r.src.Name, "pypi") {
+				ix.Name = ""
+			}
+			out = append(out, ix)
+		}
+	}
+	return out
+}
+
 func (p *Project) indexes(used map[string]bool, opt Options) []Index {
 	repos := p.pool()
 	hasPyPI := false
