@@ -71,8 +71,8 @@ func (b *Build) Lower(ctx context.Context, opt ConvertOpt) (*Result, error) {
 // nil), so that # check=skip=… and # check=error=true apply to them too.
 func (b *Build) Plain(ctx context.Context, opt ConvertOpt, warn linter.LintWarnFunc) (*Result, error) {
 	res, err := b.Lower(ctx, opt)
-	if err != nil {
-		return nil, err
+	if err != nil || len(res.Warnings) == 0 {
+		return res, err // no findings: a malformed # check= is left to dockerfile2llb, as upstream
 	}
 	cfg, err := lintConfig(b.File, opt)
 	if err != nil {

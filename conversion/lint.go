@@ -58,7 +58,7 @@ func (l *lowerer) warn(rule *linter.LinterRule[func(string) string], line int, m
 // variable and test nothing in the context.
 func Check(f *syntax.File) []Warning {
 	var out []Warning
-	lex := shell.NewLex(f.Escape)
+	lex := &wordLexer{escape: f.Escape}
 	var walk func([]syntax.Node)
 	walk = func(nodes []syntax.Node) {
 		for _, n := range nodes {
@@ -79,7 +79,7 @@ func Check(f *syntax.File) []Warning {
 	return out
 }
 
-func constant(lex *shell.Lex, e syntax.Expr) bool {
+func constant(lex *wordLexer, e syntax.Expr) bool {
 	switch e := e.(type) {
 	case *syntax.Binary:
 		return constant(lex, e.X) && constant(lex, e.Y)
@@ -89,7 +89,7 @@ func constant(lex *shell.Lex, e syntax.Expr) bool {
 		return false
 	}
 	for _, w := range syntax.Words(e) {
-		res, err := lex.ProcessWordWithMatches(w.Raw, shell.EnvsFromSlice(nil))
+		res, err := lex.expand(w.Raw, shell.EnvsFromSlice(nil))
 		if err != nil || len(res.Unmatched) > 0 {
 			return false
 		}

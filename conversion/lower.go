@@ -55,6 +55,9 @@ type Result struct {
 
 // Lower evaluates f for one build and returns the plain Dockerfile.
 func Lower(ctx context.Context, f *syntax.File, opt Options) (*Result, error) {
+	if f.Plain {
+		return &Result{Dockerfile: f.Data}, nil
+	}
 	l := newLowerer(ctx, f, opt, opt.Target)
 	if err := l.run(); err != nil {
 		return nil, err
@@ -74,7 +77,7 @@ type lowerer struct {
 	ctx  context.Context
 	file *syntax.File
 	opt  Options
-	lex  *shell.Lex
+	lex  wordLexer
 
 	lines [][]byte // physical lines, each with its own line ending
 
@@ -97,7 +100,7 @@ func newLowerer(ctx context.Context, f *syntax.File, opt Options, targetStage st
 		ctx:          ctx,
 		file:         f,
 		opt:          opt,
-		lex:          shell.NewLex(f.Escape),
+		lex:          wordLexer{escape: f.Escape},
 		lines:        splitLines(f.Data),
 		platform:     platformArgs(opt.TargetPlatform, opt.BuildPlatform, targetStage, opt.BuildArgs),
 		globals:      newVars(),
@@ -227,7 +230,8 @@ func (l *lowerer) from(in *syntax.Instruction) error {
 		return nil
 	}
 	l.stage = newVars()
-	base, _, _ := l.lex.ProcessWord(st.BaseName, layered{l.globals, l.platform})
+	res, _ := l.lex.expand(st.BaseName, layered{l.globals, l.platform})
+	base := res.Result
 	if parent, ok := l.stageEnv[strings.ToLower(base)]; ok {
 		l.stage = parent.clone()
 	}
@@ -267,8 +271,8 @@ func (l *lowerer) arg(in *syntax.Instruction) error {
 			}
 			// A value upstream cannot expand is its error to report, at
 			// the same line; here the variable just stays unset.
-			if v, _, err := l.lex.ProcessWord(*kv.Value, expandIn); err == nil {
-				scope.set(kv.Key, v)
+			if v, err := l.lex.expand(*kv.Value, expandIn); err == nil {
+				scope.set(kv.Key, v.Result)
 				continue
 			}
 		}
@@ -297,12 +301,12 @@ func (l *lowerer) env(in *syntax.Instruction) error {
 		return nil
 	}
 	for _, kv := range ec.Env {
-		v, _, err := l.lex.ProcessWord(kv.Value, l.stage)
+		v, err := l.lex.expand(kv.Value, l.stage)
 		if err != nil {
 			continue // upstream reports it at this line
 		}
-		l.stage.set(kv.Key, v)
-		l.curEnv.set(kv.Key, v)
+		l.stage.set(kv.Key, v.Result)
+		l.curEnv.set(kv.Key, v.Result)
 	}
 	return nil
 }
@@ -359,7 +363,7 @@ func (l *lowerer) mountFrom(in *syntax.Instruction, n *parser.Node) error {
 // which stages to build.
 func (l *lowerer) stageRef(in *syntax.Instruction, ref string) (string, error) {
 	view := l.view()
-	res, err := l.lex.ProcessWordWithMatches(ref, view)
+	res, err := l.lex.expand(ref, view)
 	if err != nil {
 		return "", l.errorf(in.StartLine, "%s: %v", ref, err)
 	}
@@ -452,7 +456,7 @@ func (l *lowerer) compare(e *syntax.Compare, line int) (bool, error) {
 // always a typo, so it is reported.
 func (l *lowerer) word(w syntax.Word, line int) (string, error) {
 	view := l.view()
-	res, err := l.lex.ProcessWordWithMatches(w.Raw, view)
+	res, err := l.lex.expand(w.Raw, view)
 	if err != nil {
 		return "", l.errorf(line, "%s: %v", w.Raw, err)
 	}

@@ -3,8 +3,10 @@ package conversion
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -92,4 +94,74 @@ func platformArgs(target, build ocispecs.Platform, stage string, overrides map[s
 		v.set(kv[0], val)
 	}
 	return v
+}
+
+// wordLexer is BuildKit's shell lexer with a shortcut for the words that
+// need none of it, most of what conditions, stage references and ARG or
+// ENV values are made of: a literal, "a literal", 'a literal', $NAME and
+// ${NAME}. Lowering expands thousands of them in a large file, and the
+// lexer's set-up per word costs more than the expansion; the lexer itself
+// (a kilobyte) is made on first use.
+type wordLexer struct {
+	escape rune
+	lex    *shell.Lex
+}
+
+func (x *wordLexer) shell() *shell.Lex {
+	if x.lex == nil {
+		x.lex = shell.NewLex(x.escape)
+	}
+	return x.lex
+}
+
+// ProcessWords is the lexer's.
+func (x *wordLexer) ProcessWords(word string, env shell.EnvGetter) ([]string, error) {
+	return x.shell().ProcessWords(word, env)
+}
+
+// expand is ProcessWordWithMatches, less the Words of the result.
+func (x *wordLexer) expand(word string, env shell.EnvGetter) (shell.ProcessWordResult, error) {
+	if len(word) >= 2 && (word[0] == '"' || word[0] == '\'') && word[len(word)-1] == word[0] &&
+		x.literal(word[1:len(word)-1]) {
+		return shell.ProcessWordResult{Result: word[1 : len(word)-1]}, nil
+	}
+	if x.literal(word) {
+		return shell.ProcessWordResult{Result: word}, nil
+	}
+	name, ok := strings.CutPrefix(word, "$")
+	if braced, ok2 := strings.CutPrefix(name, "{"); ok && ok2 {
+		name, ok = strings.CutSuffix(braced, "}")
+	}
+	if !ok || !isName(name) {
+		return x.shell().ProcessWordWithMatches(word, env)
+	}
+	found := map[string]struct{}{name: {}}
+	if v, ok := env.Get(name); ok {
+		return shell.ProcessWordResult{Result: v, Matched: found}, nil
+	}
+	return shell.ProcessWordResult{Unmatched: found}, nil
+}
+
+// literal reports whether the lexer would return s unchanged: printable
+// ASCII with no quote, no $, no < and no escape character.
+func (x *wordLexer) literal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '$' || c == '"' || c == '\'' || c == '<' || rune(c) == x.escape {
+			return false
+		}
+	}
+	return true
+}
+
+// isName reports whether s is a variable name the lexer reads whole
+// after a $.
+func isName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

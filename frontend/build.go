@@ -45,7 +45,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		}
 	}()
 
-	f, err := syntax.Parse(src.Filename, src.Data)
+	f, err := syntax.Read(src.Filename, src.Data)
 	if err != nil {
 		return nil, conversion.WithLocation(err)
 	}

@@ -19,7 +19,11 @@ type Node interface {
 }
 
 // Instruction is one instruction as BuildKit's parser read it, with its
-// continuation and heredoc lines.
+// continuation and heredoc lines. Instructions that lowering never reads
+// and that the parser cannot reject (RUN, COPY, ADD… without a variable
+// in their flags, WORKDIR, USER…) are not handed to the parser, which
+// dockerfile2llb runs on the lowered file anyway: their Node has only the
+// keyword, the text and the lines. No Node keeps the comments above it.
 type Instruction struct{ *parser.Node }
 
 // Block is IF … [ELSE IF …]… [ELSE …] END.
@@ -54,6 +58,9 @@ type File struct {
 	Body   []Node
 	// Blocks reports whether the file uses IF blocks at all.
 	Blocks bool
+	// Plain is set by Read on a file that uses no extension; Body is then
+	// empty, and the file lowers to Data.
+	Plain bool
 }
 
 // Walk calls fn for every instruction of every branch, in file order.
@@ -74,6 +81,23 @@ var blockKeyword = regexp.MustCompile(`(?i)^\s*(else\s+if|if|else|end|done)(\s+|
 
 // Parse reads an xdockerfile. name is used in error messages.
 func Parse(name string, data []byte) (*File, error) {
+	f, nodes, err := lexNodes(name, data)
+	if errors.Is(err, errUnsure) {
+		f, nodes, err = parseNodes(name, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &blockBuilder{file: f, root: make([]Node, 0, len(nodes)), insts: make([]Instruction, 0, len(nodes))}
+	for _, n := range nodes {
+		b.add(n)
+	}
+	f.Body = b.finish()
+	return f, b.errs.Err()
+}
+
+// parseNodes reads the file with BuildKit's parser.
+func parseNodes(name string, data []byte) (*File, []*parser.Node, error) {
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		line := 0
@@ -85,22 +109,76 @@ func Parse(name string, data []byte) (*File, error) {
 		if le != nil {
 			msg = le.Unwrap().Error()
 		}
-		return nil, &Error{File: name, Line: line, Msg: msg}
+		return nil, nil, &Error{File: name, Line: line, Msg: msg}
 	}
-	f := &File{Name: name, Data: data, Escape: res.EscapeToken}
-	b := &blockBuilder{file: f}
-	for _, n := range res.AST.Children {
-		b.add(n)
-	}
-	f.Body = b.finish()
-	return f, b.errs.Err()
+	return &File{Name: name, Data: data, Escape: res.EscapeToken}, res.AST.Children, nil
 }
 
+// lexNodes reads the file with the lexer. Of the instructions lowering
+// reads, it builds the simplest itself and hands the others to BuildKit's
+// parser, together as one smaller file; the others keep the lexer's
+// keyword, text and lines.
+func lexNodes(name string, data []byte) (*File, []*parser.Node, error) {
+	x, err := newLexer(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	var nodes, parse []*parser.Node
+	var doc bytes.Buffer
+	if x.escape != parser.DefaultEscapeToken {
+		doc.WriteString("# escape=" + string(x.escape) + "\n")
+	}
+	for {
+		in, more, err := x.next()
+		if err != nil {
+			return nil, nil, err
+		}
+		if !more {
+			break
+		}
+		if n, ok := in.node(); ok {
+			nodes = append(nodes, n)
+			continue
+		}
+		n := &parser.Node{Value: string(in.keyword), Original: string(in.text), StartLine: in.start, EndLine: in.end}
+		nodes = append(nodes, n)
+		if _, block := blockKeywords[in.kw]; block || in.light() {
+			continue
+		}
+		parse = append(parse, n)
+		doc.Write(x.data[in.from:in.to])
+		if x.data[in.to-1] != '\n' {
+			doc.WriteByte('\n')
+		}
+	}
+	if len(nodes) == 0 {
+		return nil, nil, errUnsure // the parser's error
+	}
+	if len(parse) > 0 {
+		res, err := parser.Parse(&doc)
+		if err != nil || len(res.AST.Children) != len(parse) {
+			return nil, nil, errUnsure // errors are reported at their line by parseNodes
+		}
+		for i, c := range res.AST.Children {
+			n := parse[i]
+			if c.Original != n.Original || c.EndLine-c.StartLine != n.EndLine-n.StartLine {
+				return nil, nil, errUnsure // never, but cheap to check
+			}
+			c.StartLine, c.EndLine = n.StartLine, n.EndLine
+			*n = *c
+		}
+	}
+	return &File{Name: name, Data: data, Escape: rune(x.escape)}, nodes, nil
+}
+
+var blockKeywords = map[string]struct{}{"if": {}, "else": {}, "end": {}, "done": {}}
+
 type blockBuilder struct {
-	file *File
-	root []Node
-	open []*Block // innermost last
-	errs ErrorList
+	file  *File
+	root  []Node
+	insts []Instruction // allocated at once, never grown
+	open  []*Block      // innermost last
+	errs  ErrorList
 }
 
 func (b *blockBuilder) errorf(line int, format string, args ...any) {
@@ -118,12 +196,14 @@ func (b *blockBuilder) body() *[]Node {
 
 func (b *blockBuilder) add(n *parser.Node) {
 	r := Range{n.StartLine, n.EndLine}
-	kw := strings.ToLower(n.Value)
-	switch kw {
-	case "if", "else", "end", "done":
-	default:
+	kw := n.Value
+	if len(kw) <= len("else") { // nothing longer lowers to a block keyword
+		kw = strings.ToLower(kw)
+	}
+	if _, ok := blockKeywords[kw]; !ok {
+		b.insts = append(b.insts, Instruction{n})
 		body := b.body()
-		*body = append(*body, &Instruction{n})
+		*body = append(*body, &b.insts[len(b.insts)-1])
 		return
 	}
 	b.file.Blocks = true
