@@ -147,6 +147,9 @@ func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
 		"--mount=type=tmpfs,target=" + installer.AuthDir,
 		"--mount=type=secret,id=" + flags.Secret + ",target=/run/secrets/" + flags.Secret,
 	}
+	if slices.ContainsFunc(exp.Requirements, func(r poetry.Requirement) bool { return r.Kind == "vcs" }) {
+		mounts = append(mounts, "--mount=type=secret,id=git-credentials,target="+installer.GitCredentials)
+	}
 	seen := map[string]bool{}
 	for _, ix := range exp.Indexes {
 		env := "POETRY_HTTP_BASIC_" + envName(ix.Name)

@@ -39,6 +39,12 @@ type pkg struct {
 	hash          string
 	files         []pyindex.File // locked files; default: the shared wheel
 	url           string         // a direct URL dependency, not from an index
+	git           gitSource      // a git dependency, when its url is set
+}
+
+// gitSource is a git dependency as Poetry locks it.
+type gitSource struct {
+	url, branch, commit, subdir string
 }
 
 type indexes struct {
@@ -125,6 +131,13 @@ func poetryProject(t *testing.T, ix indexes, pkgs []pkg, extraFiles map[string]s
 		if p.url != "" {
 			dep = fmt.Sprintf("%q", p.name+" @ "+p.url)
 		}
+		if g := p.git; g.url != "" {
+			dep = p.name + " @ git+" + g.url + "@" + g.branch
+			if g.subdir != "" {
+				dep += "#subdirectory=" + g.subdir
+			}
+			dep = fmt.Sprintf("%q", dep)
+		}
 		if p.markers != "" {
 			dep = fmt.Sprintf("%q", p.name+" (=="+p.version+") ; "+p.markers)
 		}
@@ -189,6 +202,13 @@ func poetryProject(t *testing.T, ix indexes, pkgs []pkg, extraFiles map[string]s
 			h = wheelHashes[p.name+"=="+p.version]
 		}
 		locked := p.files
+		if g := p.git; g.url != "" {
+			fmt.Fprintf(&lock, "files = []\n\n[package.source]\ntype = \"git\"\nurl = %q\nreference = %q\nresolved_reference = %q\n", g.url, g.branch, g.commit)
+			if g.subdir != "" {
+				fmt.Fprintf(&lock, "subdirectory = %q\n", g.subdir)
+			}
+			continue
+		}
 		if len(locked) == 0 {
 			locked = []pyindex.File{{Name: p.name + "-" + p.version + "-py3-none-any.whl", SHA256: h}}
 		}

@@ -763,13 +763,28 @@ def pip_install(cfg, venv, index, lines, what):
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(netrc) + "\n")
         env["NETRC"] = path
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=cfg["auth_dir"] if os.access(cfg["auth_dir"], os.W_OK) else None) as req:
-        req.write("".join(lines))
-        req.flush()
-        hashed = all("--hash=" in line for line in lines)
-        result = subprocess.run(cmd + (["--require-hashes"] if hashed else []) + ["-r", req.name], env=env)
-    if result.returncode != 0:
-        raise Failure("pip could not install %s" % what)
+    git = [line.split(" @ ", 1)[0] for line in lines if " @ git+" in line]
+    if git and not shutil.which("git"):
+        raise Failure("%s: a git dependency, and this image has no git to fetch it with: install git in the image"
+                      % ", ".join(git))
+    if git and os.path.exists(cfg.get("git_credentials") or "/nonexistent"):
+        # git asks its credential store, read from the secret; no URL
+        # carries a password
+        env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="credential.helper",
+                   GIT_CONFIG_VALUE_0="store --file=" + cfg["git_credentials"])
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    Cache.makedirs(env["PIP_CACHE_DIR"])
+    # pip checks hashes of all or of none: locked archives in one call,
+    # repositories (which have no hash) in another
+    for batch, hashed in (([l for l in lines if "--hash=" in l], True), ([l for l in lines if "--hash=" not in l], False)):
+        if not batch:
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=cfg["auth_dir"] if os.access(cfg["auth_dir"], os.W_OK) else None) as req:
+            req.write("".join(batch))
+            req.flush()
+            result = subprocess.run(cmd + (["--require-hashes"] if hashed else []) + ["-r", req.name], env=env)
+        if result.returncode != 0:
+            raise Failure("pip could not install %s" % what)
 
 
 # --- the step --------------------------------------------------------------

@@ -32,6 +32,11 @@ const (
 	InputDir = "/run/xdockerfile-poetry" // this package's files
 	AuthDir  = "/run/xdockerfile-auth"   // a tmpfs, for pip's netrc
 	CacheDir = "/var/cache/xdockerfile"  // the cache mount: wheels by hash, pip's cache
+
+	// GitCredentials is where git dependencies find their credentials:
+	// the secret "git-credentials", in git's credential-store format
+	// (https://user:token@host, one a line).
+	GitCredentials = "/run/secrets/git-credentials"
 )
 
 // Settings are the choices of one POETRY INSTALL.
@@ -51,6 +56,7 @@ type Plan struct {
 	AuthSecret string    `json:"auth_secret"`
 	AuthDir    string    `json:"auth_dir"`
 	CacheDir   string    `json:"cache_dir"`
+	GitCreds   string    `json:"git_credentials,omitempty"`
 	Indexes    []Index   `json:"indexes"`
 	Packages   []Package `json:"packages"`
 }
@@ -125,6 +131,9 @@ func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName strin
 			// pip builds these; it cannot hash a repository, and checks
 			// an archive's locked hash.
 			p.Build = true
+			if r.Kind == "vcs" {
+				plan.GitCreds = GitCredentials
+			}
 		case len(r.Hashes) == 0 && !s.AllowUnhashed:
 			return nil, "", fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
 		case len(r.Hashes) == 0 || !hasNames(r.Files):

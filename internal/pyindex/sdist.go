@@ -16,22 +16,9 @@ import (
 // The same w always yields the same bytes.
 func BuildSdist(w Wheel) (filename string, data []byte, err error) {
 	base := WheelName(w.Name) + "-" + w.Version
-	var pkgs []string
-	for _, p := range sortedKeys(w.Modules) {
-		if dir, file, ok := strings.Cut(p, "/"); ok && file == "__init__.py" && !strings.Contains(dir, "/") {
-			pkgs = append(pkgs, fmt.Sprintf("%q", dir))
-		}
-	}
-	files := map[string]string{
-		"pyproject.toml": fmt.Sprintf("[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"+
-			"[project]\nname = %q\nversion = %q\n\n[tool.setuptools]\npackages = [%s]\n", w.Name, w.Version, strings.Join(pkgs, ", ")),
-		"PKG-INFO": fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", w.Name, w.Version),
-	}
-	for p, content := range w.Modules {
-		if err := checkModulePath(p, base+".dist-info"); err != nil {
-			return "", nil, err
-		}
-		files[p] = content
+	files, err := SourceTree(w)
+	if err != nil {
+		return "", nil, err
 	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
@@ -53,6 +40,29 @@ func BuildSdist(w Wheel) (filename string, data []byte, err error) {
 		return "", nil, err
 	}
 	return base + ".tar.gz", buf.Bytes(), nil
+}
+
+// SourceTree is the project of w (its Name, Version and Modules) as its
+// source: a pyproject.toml that setuptools builds, PKG-INFO and the modules.
+func SourceTree(w Wheel) (map[string]string, error) {
+	var pkgs []string
+	for _, p := range sortedKeys(w.Modules) {
+		if dir, file, ok := strings.Cut(p, "/"); ok && file == "__init__.py" {
+			pkgs = append(pkgs, fmt.Sprintf("%q", dir))
+		}
+	}
+	files := map[string]string{
+		"pyproject.toml": fmt.Sprintf("[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"+
+			"[project]\nname = %q\nversion = %q\n\n[tool.setuptools]\npackages = [%s]\n", w.Name, w.Version, strings.Join(pkgs, ", ")),
+		"PKG-INFO": fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", w.Name, w.Version),
+	}
+	for p, content := range w.Modules {
+		if err := checkModulePath(p, WheelName(w.Name)+".dist-info"); err != nil {
+			return nil, err
+		}
+		files[p] = content
+	}
+	return files, nil
 }
 
 // ServeBuildBackend serves the setuptools (and wheel) wheels Debian ships
