@@ -100,7 +100,7 @@ COPY --from=deps /value /value
 		t.Fatalf("%v\n%s", err, log)
 	}
 	assertNotContains(t, log, gitToken)
-	assertTarLacks(t, image, gitToken, "secretgit")
+	assertTarLacks(t, image, gitToken, "from a subdirectory, private")
 	assertNotContains(t, subrequest(t, dir, "frontend.convertllb"), gitToken)
 	_, out := mustBuild(t, dir, "--secret", "id=git-credentials,src="+creds)
 	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "value"))); got != "locked, from a subdirectory, private" {
@@ -116,6 +116,6 @@ POETRY INSTALL
 	if err == nil {
 		t.Fatal("git dependencies installed without git")
 	}
-	assertContains(t, log, "POETRY INSTALL: gitpkg, subpkg, secretgit: a git dependency, and this image has no git to fetch it with")
+	assertContains(t, log, "POETRY INSTALL: gitpkg, secretgit, subpkg: a git dependency, and this image has no git to fetch it with")
 	assertContains(t, log, "Dockerfile:4")
 }
