@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ import (
 
 // shapesProject is a Poetry project locking every wheel of pyindex.Shapes,
 // served from an index of its own.
-func shapesProject(t *testing.T) (map[string]string, *pyindex.Server) {
+func shapesProject(t *testing.T, extra ...pyindex.Wheel) (map[string]string, *pyindex.Server) {
 	t.Helper()
 	need(t, "the python base image", pythonErr)
 	srv, err := pyindex.NewServer()
@@ -26,7 +27,7 @@ func shapesProject(t *testing.T) (map[string]string, *pyindex.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	locked, err := srv.ServeFiles(pyindex.Shapes())
+	locked, err := srv.ServeFiles(append(pyindex.Shapes(), extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +245,37 @@ POETRY INSTALL
 	}
 	assertContains(t, log, "cannot create the venv /opt/venv: /opt is not writable by this user (uid 1234)")
 	assertContains(t, log, "Dockerfile:4")
+}
+
+// TestRealShapesInARuntimeStage: a compiled extension module (one Debian
+// built, repackaged as a platform wheel), namespace packages, console
+// scripts and .data/ files all work from a venv copied into a runtime stage.
+func TestRealShapesInARuntimeStage(t *testing.T) {
+	need(t, "the python base image", pythonErr)
+	ext, err := os.ReadFile(filepath.Join(os.Getenv("XDOCKERFILE_PYTHON_ROOTFS"), "usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := shapesProject(t, pyindex.Wheel{Name: "speedups", Version: "1.0", Platlib: true, Deflate: true, Tag: "cp311-cp311-manylinux_2_17_x86_64",
+		Modules: map[string]string{
+			"speedups/__init__.py":                           "from . import _json\nscan = _json.scanstring\n",
+			"speedups/_json.cpython-311-x86_64-linux-gnu.so": string(ext),
+		}})
+	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm AS deps
+POETRY INSTALL
+
+FROM 127.0.0.1:5000/python:3-bookworm AS runtime
+COPY --from=deps /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+RUN python -c "import speedups, plain_pkg.sub.deep, nsp.plain_part, nsp.other_part, native; print(speedups.scan('\"compiled\"', 1)[0], nsp.plain_part.PART, nsp.other_part.PART, native.KIND)" > /out.txt \
+ && tool from-runtime >> /out.txt && pyscript >> /out.txt && cat /opt/venv/share/tools/readme.txt >> /out.txt
+
+FROM scratch
+COPY --from=runtime /out.txt /out.txt
+`
+	_, out := mustBuild(t, project(t, files))
+	want := "compiled plain other manylinux\ntool ran ['from-runtime']\npyscript ran\nshared data\n"
+	if got := readFile(t, filepath.Join(out, "out.txt")); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
