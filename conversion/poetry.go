@@ -1,6 +1,7 @@
 package conversion
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -123,22 +124,26 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 		}
 	}
-	files, digest, err := installer.Files(exp, proj.SearchIndexes(), flags.Settings, lockName)
+	flags.Project = dir
+	input, err := installer.Prepare(exp, proj.SearchIndexes(), flags.Settings, lockName)
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
-	name := poetryContext + digest[:16]
+	if err := l.checkPaths(input.Paths, lockName); err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	name := poetryContext + input.Digest[:16]
 	if l.inputs == nil {
 		l.inputs = map[string]GeneratedContext{}
 	}
-	l.inputs[name] = GeneratedContext{Files: files, Step: strings.Join(strings.Fields(in.Original), " ")}
+	l.inputs[name] = GeneratedContext{Files: input.Files, Step: strings.Join(strings.Fields(in.Original), " ")}
 	l.blank(syntax.Range{Start: in.StartLine + 1, End: in.EndLine})
-	l.lines[in.StartLine-1] = append([]byte(poetryRun(name, flags, exp)), lineEnding(l.lines[in.StartLine-1])...)
+	l.lines[in.StartLine-1] = append([]byte(poetryRun(name, flags, exp, input.Paths)), lineEnding(l.lines[in.StartLine-1])...)
 	return nil
 }
 
 // poetryRun is the plain RUN the instruction becomes, on one line.
-func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
+func poetryRun(input string, flags *poetryFlags, exp *poetry.Export, paths []string) string {
 	mounts := []string{
 		"--mount=type=bind,from=" + input + ",target=" + installer.InputDir,
 		// Any USER may add to the cache: it holds nothing but files whose
@@ -146,6 +151,10 @@ func poetryRun(input string, flags *poetryFlags, exp *poetry.Export) string {
 		"--mount=type=cache,id=xdockerfile,target=" + installer.CacheDir + ",mode=0777",
 		"--mount=type=tmpfs,target=" + installer.AuthDir,
 		"--mount=type=secret,id=" + flags.Secret + ",target=/run/secrets/" + flags.Secret,
+	}
+	for _, p := range paths {
+		// rw: builds write into their source tree; the writes are dropped
+		mounts = append(mounts, "--mount=type=bind,source="+p+",target="+path.Join(installer.PathsDir, p)+",rw")
 	}
 	if slices.ContainsFunc(exp.Requirements, func(r poetry.Requirement) bool { return r.Kind == "vcs" }) {
 		mounts = append(mounts, "--mount=type=secret,id=git-credentials,target="+installer.GitCredentials)
@@ -177,6 +186,25 @@ func envName(source string) string {
 		}
 		return '_'
 	}, source)
+}
+
+// checkPaths makes sure each path dependency is in the build context: a
+// project (pyproject.toml or setup.py) for a directory, the file itself for
+// an archive. Only those small files are read here; the step binds the rest.
+func (l *lowerer) checkPaths(paths []string, lockName string) error {
+	for _, p := range paths {
+		probe := []string{p, path.Join(p, "pyproject.toml"), path.Join(p, "setup.py")}
+		found, err := l.opt.Context.ReadFiles(l.ctx, probe[1:])
+		if err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			if ok, err := l.opt.Context.Exists(l.ctx, p); err != nil || !ok {
+				return fmt.Errorf("%s: path dependency %s is not in the build context (or .dockerignore excludes it), or has no pyproject.toml or setup.py", lockName, p)
+			}
+		}
+	}
+	return nil
 }
 
 // GeneratedContext is a build context the lowered file refers to by name:

@@ -33,6 +33,10 @@ const (
 	AuthDir  = "/run/xdockerfile-auth"   // a tmpfs, for pip's netrc
 	CacheDir = "/var/cache/xdockerfile"  // the cache mount: wheels by hash, pip's cache
 
+	// PathsDir is where path dependencies are bound, at their place in
+	// the build context.
+	PathsDir = "/run/xdockerfile-paths"
+
 	// GitCredentials is where git dependencies find their credentials:
 	// the secret "git-credentials", in git's credential-store format
 	// (https://user:token@host, one a line).
@@ -46,6 +50,16 @@ type Settings struct {
 	Compile       bool   // byte-compile what is installed
 	WithPip       bool   // bootstrap pip into the venv
 	AllowUnhashed bool   // install packages the lock has no hash for
+	Project       string // the project's directory in the build context
+}
+
+// Input is what a step needs: its files, named by their digest, and the
+// paths of the build context it reads (path dependencies), to bind at
+// PathsDir.
+type Input struct {
+	Files  map[string][]byte
+	Digest string
+	Paths  []string
 }
 
 // Plan is install.json.
@@ -80,6 +94,7 @@ type Package struct {
 	// or URL requirement, or one locked without hashes.
 	Build bool   `json:"build,omitempty"`
 	Line  string `json:"line"` // the requirement with its hashes, for pip
+	Path  string `json:"path,omitempty"` // a path dependency's place in the build context
 }
 
 // File is one locked artifact.
@@ -89,10 +104,11 @@ type File struct {
 	URL  string `json:"url,omitempty"`
 }
 
-// Files returns the step's input, install.py and install.json, and a digest
-// of them that names it: the requirement set exp, with search, the sources
-// the project searches, after those exp names. lockName is for errors.
-func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName string) (map[string][]byte, string, error) {
+// Prepare makes the step's input: install.py and install.json for the
+// requirement set exp, with search, the sources the project searches,
+// after those exp names. lockName is for errors.
+func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName string) (*Input, error) {
+	in := &Input{}
 	plan := Plan{
 		Venv: s.Venv, Compile: s.Compile, WithPip: s.WithPip,
 		AuthSecret: "/run/secrets/" + s.Secret, AuthDir: AuthDir, CacheDir: CacheDir,
@@ -119,7 +135,22 @@ func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName strin
 		p.Line += "\n"
 		switch {
 		case r.Kind == "file" || r.Kind == "directory":
-			return nil, "", fmt.Errorf("%s: %s is a path dependency (%s): it is not in the image; COPY it and pip install it after this step", lockName, r.Name, r.Line)
+			// Built by pip from the build context, after the locked set,
+			// and installed as a regular package: a venv copied into
+			// another stage keeps working.
+			rel := path.Join(s.Project, r.Path)
+			if path.IsAbs(r.Path) || rel == ".." || strings.HasPrefix(rel, "../") {
+				return nil, fmt.Errorf("%s: %s is a path dependency at %s, outside the build context: build from a directory that holds both, with POETRY INSTALL --project=<the project's directory in it>", lockName, r.Name, r.Path)
+			}
+			p.Build, p.Path = true, rel
+			p.Line = distName(strings.TrimPrefix(r.Line, "-e ")) + " @ file://" + path.Join(PathsDir, rel)
+			if r.Kind == "file" {
+				for _, h := range r.Hashes {
+					p.Line += " --hash=" + h
+				}
+			}
+			p.Line += "\n"
+			in.Paths = append(in.Paths, rel)
 		case r.Kind == "url" && strings.HasSuffix(r.URL, ".whl") && len(r.Hashes) > 0 && !strings.Contains(r.URL, "#"):
 			// a wheel at a URL: ours to download, check and unpack
 			for i := range p.Files {
@@ -135,7 +166,7 @@ func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName strin
 				plan.GitCreds = GitCredentials
 			}
 		case len(r.Hashes) == 0 && !s.AllowUnhashed:
-			return nil, "", fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
+			return nil, fmt.Errorf("%s: %s %s has no hash in the lock (POETRY INSTALL --allow-unhashed installs it anyway)", lockName, r.Name, r.Version)
 		case len(r.Hashes) == 0 || !hasNames(r.Files):
 			p.Build = true
 		}
@@ -146,15 +177,16 @@ func Files(exp *poetry.Export, search []poetry.Index, s Settings, lockName strin
 	enc.SetEscapeHTML(false) // markers read better with their < and >
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(plan); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	files := map[string][]byte{"install.py": script, "install.json": settings.Bytes()}
+	in.Files = map[string][]byte{"install.py": script, "install.json": settings.Bytes()}
 	h := sha256.New()
 	for _, name := range []string{"install.json", "install.py"} {
-		fmt.Fprintf(h, "%s %d\n", name, len(files[name]))
-		h.Write(files[name])
+		fmt.Fprintf(h, "%s %d\n", name, len(in.Files[name]))
+		h.Write(in.Files[name])
 	}
-	return files, hex.EncodeToString(h.Sum(nil)), nil
+	in.Digest = hex.EncodeToString(h.Sum(nil))
+	return in, nil
 }
 
 // hasNames tells whether every locked file says which file it is, so the

@@ -57,6 +57,7 @@ type Requirement struct {
 	Source  string   // source name the package came from, "" for PyPI / direct references
 	Kind    string   // "index", "vcs", "url", "file", "directory"
 	URL     string   // of a "url" requirement: the locked archive
+	Path    string   // of a "file" or "directory" one: as locked, relative to the project
 }
 
 // File is one artifact of a locked package: a wheel or an sdist.
@@ -301,7 +302,7 @@ func (p *Project) render(pkgs []exportedPackage, opt Options) (*Export, error) {
 			}
 			r.Line += markerSuffix(markers)
 		case "file", "directory":
-			r.Kind = pkg.sourceType
+			r.Kind, r.Path = pkg.sourceType, pkg.sourcePath
 			uri := fileURI(pkg.sourceURL)
 			if pkg.develop {
 				r.Line = "-e " + uri

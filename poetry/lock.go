@@ -21,6 +21,7 @@ type lockedPackage struct {
 
 	sourceType  string // "", "legacy", "git", "directory", "file", "url"
 	sourceURL   string // absolute for directory/file
+	sourcePath  string // directory/file as locked, relative to the project
 	sourceRef   string
 	resolvedRef string
 	subdir      string
@@ -178,6 +179,7 @@ func parseLockedPackage(info, metaFiles *table, dir location) (*lockedPackage, e
 		p.resolvedRef, _ = src.str("resolved_reference")
 		p.subdir, _ = src.str("subdirectory")
 		if p.sourceType == "directory" || p.sourceType == "file" {
+			p.sourcePath = p.sourceURL
 			p.sourceURL = dir.abs(p.sourceURL)
 		}
 	}

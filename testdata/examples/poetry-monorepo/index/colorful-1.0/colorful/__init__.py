@@ -1,0 +1,1 @@
+PAINT = "in colour"

@@ -1,0 +1,5 @@
+import colorful
+
+
+def greet(service):
+    return f"{service}: hello from common, {colorful.PAINT}"

@@ -1,0 +1,3 @@
+import common
+
+print(common.greet("api"))
