@@ -4,6 +4,7 @@
 #   make demo   installs what it needs, starts a local buildkitd and registry,
 #               publishes the frontend image and builds an example with it
 #   make test   everything: unit, golden, corpus and end-to-end tests
+#   make bench  POETRY INSTALL, conversion and the image against their baselines
 
 SHELL    := /bin/bash
 GO       ?= go
@@ -47,13 +48,18 @@ demo: deps python-rootfs
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	$(GO) run ./hack/demo
 
-# Conversion cost of the dialect against upstream's, side by side.
-bench:
-	$(GO) test ./conversion -run '^$$' -bench BenchmarkCorpusConversion -benchmem -count 3
+# Every figure of docs/performance.md beside its baseline: POETRY INSTALL
+# against poetry install, pip and a bare unzip under a real buildkitd;
+# conversion, IF/ELSE and the frontend image against upstream. Prints one
+# table, writes bench/results.json and docs/performance.md's figures (about
+# 30 minutes; BENCHFLAGS=-quick for a smoke run).
+bench: deps
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/bench $(BENCHFLAGS)
 
 fuzz:
 	$(GO) test ./syntax -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./syntax -run '^$$' -fuzz FuzzCondition -fuzztime 30s
+	$(GO) test ./syntax -run '^$$' -fuzz FuzzLexer -fuzztime 30s
 	$(GO) test ./pep508 -run '^$$' -fuzz FuzzParseMarker -fuzztime 30s
 
 clean:

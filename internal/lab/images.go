@@ -89,17 +89,28 @@ func unmountUnder(dir string) {
 // PublishPython pushes <registry>/python:3-bookworm from a root file system
 // made by hack/python-rootfs.sh.
 func (l *Lab) PublishPython(ctx context.Context, rootfs string) (string, error) {
-	dir := l.path("python-dockerfile")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	df := "FROM scratch\nCOPY . /\nENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1\nCMD [\"python3\"]\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		return "", err
-	}
 	ref := l.Registry + "/python:3-bookworm"
-	_, err := l.BuildctlBuild(ctx, "--frontend", "dockerfile.v0",
+	return ref, l.PublishRootfs(ctx, rootfs, ref, "", "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1", `CMD ["python3"]`)
+}
+
+// PublishRootfs pushes ref made of a root file system copied onto the image
+// from ("" for scratch), followed by the Dockerfile lines in extra (ENV,
+// CMD…). On an image, rootfs is one more layer, so layer sizes compare.
+func (l *Lab) PublishRootfs(ctx context.Context, rootfs, ref, from string, extra ...string) error {
+	dir, err := os.MkdirTemp(l.Dir, "rootfs-dockerfile-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if from == "" {
+		from = "scratch"
+	}
+	df := "FROM " + from + "\nCOPY . /\n" + strings.Join(extra, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return err
+	}
+	_, err = l.BuildctlBuild(ctx, "--frontend", "dockerfile.v0",
 		"--local", "context="+rootfs, "--local", "dockerfile="+dir,
 		"--output", "type=image,name="+ref+",push=true")
-	return ref, err
+	return err
 }

@@ -26,7 +26,13 @@ type Lab struct {
 	Frontend string // the frontend image reference, once published
 	Busybox  string // the busybox image reference, once published
 
-	procs []*exec.Cmd
+	procs     []*exec.Cmd
+	buildkitd *exec.Cmd // also in procs; StopBuildkitd takes it out
+	bkBin     string
+	bkRoot    string
+	bkFlags   []string
+
+	registryBin string
 }
 
 // Options says where things are.
@@ -38,11 +44,20 @@ type Options struct {
 	// Dir is the scratch directory; empty makes one under /var/tmp, which
 	// must be a file system overlayfs can use.
 	Dir string
+	// BuildkitdRoot is buildkitd's --root; empty means Dir/buildkitd.
+	BuildkitdRoot string
+	// BuildkitdFlags are more flags for buildkitd.
+	BuildkitdFlags []string
+	// RegistryBinary is the registry program; empty means docker-registry
+	// on PATH. A copy under another name survives the `pkill -x
+	// docker-registry` of hack/deps.sh run by a neighbour.
+	RegistryBinary string
 }
 
 // Start brings up the registry and buildkitd.
 func Start(ctx context.Context, opt Options) (_ *Lab, err error) {
-	l := &Lab{Dir: opt.Dir, Buildctl: filepath.Join(opt.BuildkitBin, "buildctl")}
+	l := &Lab{Dir: opt.Dir, Buildctl: filepath.Join(opt.BuildkitBin, "buildctl"),
+		bkBin: opt.BuildkitBin, bkRoot: opt.BuildkitdRoot, bkFlags: opt.BuildkitdFlags, registryBin: opt.RegistryBinary}
 	if l.Dir == "" {
 		if l.Dir, err = os.MkdirTemp("/var/tmp", "xdockerfile-lab-"); err != nil {
 			return nil, err
@@ -63,7 +78,7 @@ func Start(ctx context.Context, opt Options) (_ *Lab, err error) {
 	if err := l.startRegistry(ctx); err != nil {
 		return nil, err
 	}
-	if err := l.startBuildkitd(ctx, opt.BuildkitBin); err != nil {
+	if err := l.StartBuildkitd(ctx, l.bkRoot); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -109,7 +124,11 @@ func (l *Lab) startRegistry(ctx context.Context) error {
 	if err := os.WriteFile(l.path("registry.yml"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	if err := l.spawn("registry", "docker-registry", "serve", l.path("registry.yml")); err != nil {
+	bin := l.registryBin
+	if bin == "" {
+		bin = "docker-registry"
+	}
+	if err := l.spawn("registry", bin, "serve", l.path("registry.yml")); err != nil {
 		return err
 	}
 	return waitFor(ctx, 20*time.Second, func() error {
@@ -121,16 +140,28 @@ func (l *Lab) startRegistry(ctx context.Context) error {
 	}, func() string { return l.Log("registry") })
 }
 
-func (l *Lab) startBuildkitd(ctx context.Context, bin string) error {
+// StartBuildkitd starts buildkitd with its state under root (empty:
+// Dir/buildkitd) and the Options' extra flags; StopBuildkitd must have
+// stopped any earlier one.
+func (l *Lab) StartBuildkitd(ctx context.Context, root string) error {
+	if l.buildkitd != nil {
+		return fmt.Errorf("buildkitd is already running")
+	}
+	if root == "" {
+		root = l.path("buildkitd")
+	}
+	l.bkRoot = root
 	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n", l.Registry)
 	if err := os.WriteFile(l.path("buildkitd.toml"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
 	l.Addr = "unix://" + l.path("buildkitd.sock")
-	if err := l.spawn("buildkitd", filepath.Join(bin, "buildkitd"),
-		"--root", l.path("buildkitd"), "--addr", l.Addr, "--config", l.path("buildkitd.toml")); err != nil {
+	args := append([]string{filepath.Join(l.bkBin, "buildkitd"),
+		"--root", root, "--addr", l.Addr, "--config", l.path("buildkitd.toml")}, l.bkFlags...)
+	if err := l.spawn("buildkitd", args...); err != nil {
 		return err
 	}
+	l.buildkitd = l.procs[len(l.procs)-1]
 	return waitFor(ctx, 60*time.Second, func() error {
 		_, err := l.Run(ctx, l.Buildctl, "--addr", l.Addr, "debug", "workers")
 		return err
@@ -174,21 +205,46 @@ func (l *Lab) BuildctlBuild(ctx context.Context, args ...string) (string, error)
 	return l.Run(ctx, l.Buildctl, append([]string{"--addr", l.Addr, "build", "--progress=plain"}, args...)...)
 }
 
+// StopBuildkitd stops buildkitd and lazily unmounts what it left mounted
+// under its root, so that root can be unmounted or removed.
+func (l *Lab) StopBuildkitd() {
+	if l.buildkitd == nil {
+		return
+	}
+	stop(l.buildkitd)
+	for i, p := range l.procs {
+		if p == l.buildkitd {
+			l.procs = append(l.procs[:i], l.procs[i+1:]...)
+			break
+		}
+	}
+	l.buildkitd = nil
+	unmountUnder(l.bkRoot)
+}
+
+// stop interrupts a process and kills it if it has not exited in 10 s.
+func stop(p *exec.Cmd) {
+	_ = p.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.Process.Kill()
+		<-done
+	}
+}
+
 // Close stops every service and removes the scratch directory.
 func (l *Lab) Close() {
 	for i := len(l.procs) - 1; i >= 0; i-- {
-		p := l.procs[i]
-		_ = p.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = p.Process.Kill()
-			<-done
-		}
+		stop(l.procs[i])
 	}
 	l.procs = nil
+	l.buildkitd = nil
+	if l.bkRoot != "" {
+		unmountUnder(l.bkRoot)
+	}
 	unmountUnder(l.Dir)
 	_ = os.RemoveAll(l.Dir)
 }
