@@ -143,7 +143,8 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 				return nil, fmt.Errorf("%s: %s is a path dependency at %s, outside the build context: build from a directory that holds both, with POETRY INSTALL --project=<the project's directory in it>", lockName, r.Name, r.Path)
 			}
 			p.Build, p.Path = true, rel
-			p.Line = distName(strings.TrimPrefix(r.Line, "-e ")) + " @ file://" + path.Join(PathsDir, rel)
+			p.Dist = r.Name
+			p.Line = r.Name + " @ file://" + path.Join(PathsDir, rel)
 			if r.Kind == "file" {
 				for _, h := range r.Hashes {
 					p.Line += " --hash=" + h
