@@ -24,6 +24,7 @@ deps:
 
 python-rootfs:
 	@bash hack/python-rootfs.sh >/dev/null
+	@bash hack/python-rootfs.sh git >/dev/null
 
 unit:
 	$(GO) vet ./...
@@ -34,6 +35,7 @@ unit:
 e2e: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
+	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
 	$(GO) test -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|e2e:)|_test.go:' ; \
 	exit $${PIPESTATUS[0]}
 
@@ -41,6 +43,7 @@ test: deps python-rootfs
 	$(GO) vet ./...
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
+	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
 	$(GO) test -count=1 -timeout 60m ./...
 
 demo: deps python-rootfs

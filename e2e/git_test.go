@@ -17,7 +17,7 @@ import (
 // when locked so, from a private repository with credentials that only a
 // secret carries; an image without git is told so.
 func TestPoetryInstallGitDependencies(t *testing.T) {
-	need(t, "the python base image", pythonErr)
+	need(t, "the python base image with git", pythonGitErr)
 	srv, err := pyindex.NewServer()
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestPoetryInstallGitDependencies(t *testing.T) {
 	if _, err := public.Commit("gitpkg", "main", tree("gitpkg", "1.0", "moved on", "")); err != nil {
 		t.Fatal(err)
 	}
-	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm AS deps
+	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm-git AS deps
 POETRY INSTALL
 RUN /opt/venv/bin/python -c "import gitpkg, subpkg, secretgit; print(gitpkg.VALUE, subpkg.VALUE, secretgit.VALUE, sep=', ')" > /value
 FROM scratch
@@ -108,7 +108,7 @@ COPY --from=deps /value /value
 	}
 
 	// No git in the image: a message that says so, at the line.
-	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm
+	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm-git
 RUN rm /usr/bin/git
 POETRY INSTALL
 `

@@ -26,7 +26,9 @@ var (
 	dockerErr  error
 	pythonRef  string
 	pythonErr  error
-	repoRoot   string
+	// the python image with git, for git dependencies
+	pythonGitErr error
+	repoRoot     string
 )
 
 func TestMain(m *testing.M) {
@@ -66,9 +68,14 @@ func run(m *testing.M) int {
 		}
 	}
 	if root := os.Getenv("XDOCKERFILE_PYTHON_ROOTFS"); root != "" {
-		pythonRef, pythonErr = l.PublishPython(ctx, root)
+		pythonRef, pythonErr = l.PublishPython(ctx, root, "3-bookworm")
 	} else {
 		pythonErr = fmt.Errorf("XDOCKERFILE_PYTHON_ROOTFS is not set (hack/python-rootfs.sh makes it)")
+	}
+	if root := os.Getenv("XDOCKERFILE_PYTHON_GIT_ROOTFS"); root != "" {
+		_, pythonGitErr = l.PublishPython(ctx, root, "3-bookworm-git")
+	} else {
+		pythonGitErr = fmt.Errorf("XDOCKERFILE_PYTHON_GIT_ROOTFS is not set (hack/python-rootfs.sh git makes it)")
 	}
 	dockerHost, dockerErr = l.StartDocker(ctx)
 	fmt.Fprintf(os.Stderr, "e2e: lab up in %s (registry %s)\n", time.Since(start).Round(time.Millisecond), l.Registry)

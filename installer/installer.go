@@ -93,7 +93,7 @@ type Package struct {
 	// Build sends the package to pip, with Line as its requirement: a VCS
 	// or URL requirement, or one locked without hashes.
 	Build bool   `json:"build,omitempty"`
-	Line  string `json:"line"` // the requirement with its hashes, for pip
+	Line  string `json:"line"`           // the requirement with its hashes, for pip
 	Path  string `json:"path,omitempty"` // a path dependency's place in the build context
 }
 

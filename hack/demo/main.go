@@ -108,7 +108,7 @@ func indent(s string) string {
 func poetryDemo(ctx context.Context, l *lab.Lab, rootfs string) error {
 	const example = "testdata/examples/poetry-app"
 	step("publishing a Python base image (Debian bookworm, python3) and serving the example's package index on %s", lab.ExampleIndex)
-	if _, err := l.PublishPython(ctx, rootfs); err != nil {
+	if _, err := l.PublishPython(ctx, rootfs, "3-bookworm"); err != nil {
 		return err
 	}
 	index, err := lab.ServeExampleIndex(example)

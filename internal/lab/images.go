@@ -86,10 +86,10 @@ func unmountUnder(dir string) {
 	}
 }
 
-// PublishPython pushes <registry>/python:3-bookworm from a root file system
+// PublishPython pushes <registry>/python:<tag> from a root file system
 // made by hack/python-rootfs.sh.
-func (l *Lab) PublishPython(ctx context.Context, rootfs string) (string, error) {
-	ref := l.Registry + "/python:3-bookworm"
+func (l *Lab) PublishPython(ctx context.Context, rootfs, tag string) (string, error) {
+	ref := l.Registry + "/python:" + tag
 	return ref, l.PublishRootfs(ctx, rootfs, ref, "", "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1", `CMD ["python3"]`)
 }
 
