@@ -11,16 +11,23 @@ import (
 // Packages that need a build go to pip inside the step, still hash-checked,
 // with their build backend from the project's package sources.
 
-func TestPoetryInstallBuildsAnSdist(t *testing.T) {
-	need(t, "the python base image", pythonErr)
+// buildIndex is an index of its own that serves the build backend.
+func buildIndex(t *testing.T) *pyindex.Server {
+	t.Helper()
 	srv, err := pyindex.NewServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	if err := srv.ServeBuildBackend(); err != nil {
 		t.Fatal(err)
 	}
+	return srv
+}
+
+func TestPoetryInstallBuildsAnSdist(t *testing.T) {
+	need(t, "the python base image", pythonErr)
+	srv := buildIndex(t)
 	src := pyindex.Wheel{Name: "srconly", Version: "0.9", Modules: map[string]string{"srconly/__init__.py": "VALUE = 'built from source'\n"}}
 	name, data, err := pyindex.BuildSdist(src)
 	if err != nil {
@@ -61,14 +68,7 @@ COPY --from=deps /value /value
 // to build; a replaced file fails either.
 func TestPoetryInstallURLDependencies(t *testing.T) {
 	need(t, "the python base image", pythonErr)
-	srv, err := pyindex.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.ServeBuildBackend(); err != nil {
-		t.Fatal(err)
-	}
+	srv := buildIndex(t)
 	whlName, whl, err := pyindex.BuildWheel(pyindex.Wheel{Name: "urlwheel", Version: "1.0", Modules: map[string]string{"urlwheel/__init__.py": "VALUE = 'wheel by url'\n"}})
 	if err != nil {
 		t.Fatal(err)

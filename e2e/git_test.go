@@ -18,14 +18,7 @@ import (
 // secret carries; an image without git is told so.
 func TestPoetryInstallGitDependencies(t *testing.T) {
 	need(t, "the python base image with git", pythonGitErr)
-	srv, err := pyindex.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.ServeBuildBackend(); err != nil {
-		t.Fatal(err)
-	}
+	srv := buildIndex(t)
 	public, err := gitserver.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,24 +122,15 @@ func sitePackagesOf(t *testing.T, tree map[string]testfs.Entry, suffix string) s
 // build at the POETRY INSTALL line, naming the package.
 func TestInstallerFailsAtTheLine(t *testing.T) {
 	ix := startIndexes(t)
-	_, wheel, err := pyindex.BuildWheel(sharedWheels[0])
+	name, wheel, err := pyindex.BuildWheel(sharedWheels[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := http.NewServeMux()
-	cut.HandleFunc("/simple/alpha/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<a href="/files/alpha-1.0-py3-none-any.whl">alpha-1.0-py3-none-any.whl</a>`)
-	})
-	cut.HandleFunc("/files/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(len(wheel)))
-		w.Write(wheel[:len(wheel)/2]) // and hang up
-	})
-	cutLn, err := net.Listen("tcp", "127.0.0.1:0")
+	cutURL, stop, err := pyindex.ServeCutShort(name, wheel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go http.Serve(cutLn, cut)
-	t.Cleanup(func() { cutLn.Close() })
+	t.Cleanup(stop)
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "http://" + closed.Addr().String() + "/simple/"
 	closed.Close()
@@ -156,7 +145,7 @@ func TestInstallerFailsAtTheLine(t *testing.T) {
 			"POETRY INSTALL: alpha 1.0: no locked file fits this interpreter (cp311-cp311-manylinux_2_36_x86_64"},
 		{"unreachable index", indexes{publicURL: deadURL}, pkg{name: "alpha", version: "1.0"},
 			"POETRY INSTALL: alpha 1.0: cannot reach " + deadURL + "alpha/"},
-		{"truncated download", indexes{publicURL: "http://" + cutLn.Addr().String() + "/simple/"}, pkg{name: "alpha", version: "1.0"},
+		{"truncated download", indexes{publicURL: cutURL}, pkg{name: "alpha", version: "1.0"},
 			"POETRY INSTALL: alpha 1.0: download of alpha-1.0-py3-none-any.whl was cut short"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

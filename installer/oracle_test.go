@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,18 +263,12 @@ func TestFailures(t *testing.T) {
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "http://" + closed.Addr().String() + "/simple/"
 	closed.Close()
-	_, wheel, _ := pyindex.BuildWheel(pyindex.Wheel{Name: "alpha", Version: "1.0", Modules: map[string]string{"alpha/__init__.py": ""}})
-	cut := http.NewServeMux()
-	cut.HandleFunc("/simple/alpha/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<a href="/files/alpha-1.0-py3-none-any.whl">alpha-1.0-py3-none-any.whl</a>`)
-	})
-	cut.HandleFunc("/files/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(len(wheel)))
-		w.Write(wheel[:len(wheel)/2]) // and hang up
-	})
-	cutLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	go http.Serve(cutLn, cut)
-	t.Cleanup(func() { cutLn.Close() })
+	name, wheel, _ := pyindex.BuildWheel(pyindex.Wheel{Name: "alpha", Version: "1.0", Modules: map[string]string{"alpha/__init__.py": ""}})
+	cutURL, stop, err := pyindex.ServeCutShort(name, wheel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 
 	sum := sha256.Sum256([]byte("something else"))
 	cases := []struct {
@@ -287,7 +280,7 @@ func TestFailures(t *testing.T) {
 			"alpha 1.0: alpha-1.0-py3-none-any.whl does not match the lock: expected sha256:"},
 		{"unreachable index", func(p *Plan) { p.Indexes[0].URL = deadURL },
 			"alpha 1.0: cannot reach " + deadURL + "alpha/"},
-		{"truncated download", func(p *Plan) { p.Indexes[0].URL = "http://" + cutLn.Addr().String() + "/simple/" },
+		{"truncated download", func(p *Plan) { p.Indexes[0].URL = cutURL },
 			"alpha 1.0: download of alpha-1.0-py3-none-any.whl was cut short"},
 		{"no compatible tag", func(p *Plan) {
 			p.Packages[0].Files = []File{{Name: "alpha-1.0-cp311-cp311-win_amd64.whl", Hash: p.Packages[0].Files[0].Hash}}
