@@ -193,8 +193,7 @@ func envName(source string) string {
 // an archive. Only those small files are read here; the step binds the rest.
 func (l *lowerer) checkPaths(paths []string, lockName string) error {
 	for _, p := range paths {
-		probe := []string{p, path.Join(p, "pyproject.toml"), path.Join(p, "setup.py")}
-		found, err := l.opt.Context.ReadFiles(l.ctx, probe[1:])
+		found, err := l.opt.Context.ReadFiles(l.ctx, []string{path.Join(p, "pyproject.toml"), path.Join(p, "setup.py")})
 		if err != nil {
 			return err
 		}

@@ -448,7 +448,7 @@ class Index:
     def find(self, pkg, filename):
         """The URL of one locked file, from the package's own source first."""
         order = [ix for ix in self.indexes if ix["name"] == pkg.get("source")] if pkg.get("source") else []
-        order += [ix for ix in self.indexes if ix not in order and ix.get("priority") != "explicit"]
+        order += [ix for ix in self.indexes if ix not in order]
         tried = []
         for ix in order:
             links = self.links(ix["url"], pkg["name"])
@@ -734,10 +734,9 @@ def normalize(name):
 # --- pip, for what needs a build ------------------------------------------
 
 def pip_install(cfg, venv, index, lines, what):
-    probe = subprocess.run([sys.executable, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if os.path.exists(os.path.join(venv.root, "bin", "pip")):
         cmd = [venv.python, "-m", "pip"]
-    elif probe.returncode == 0:
+    elif subprocess.run([sys.executable, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
         cmd = [sys.executable, "-m", "pip", "--python", venv.python]
     else:
         raise Failure("%s need%s a build, which takes pip, and this image has none: install pip in the image "
@@ -746,8 +745,6 @@ def pip_install(cfg, venv, index, lines, what):
     if not cfg.get("compile"):
         cmd.append("--no-compile")
     for ix in cfg["indexes"]:
-        if ix.get("priority") == "explicit":
-            continue
         cmd += ["--index-url" if ix["default"] else "--extra-index-url", ix["url"]]
         parts = urllib.parse.urlsplit(ix["url"])
         if parts.scheme == "http":
@@ -845,11 +842,12 @@ def main():
                 path, size = fut.result()
                 fetched[0] += bool(size)
                 fetched[1] += size
-                unpacking[unpackers.submit(unpack, venv, pkg, path, f["file"], have and have[1])] = path
+                unpacking[unpackers.submit(unpack, venv, pkg, path, f["file"], have and have[1])] = (path, cache.path(f["hash"]))
             for fut in concurrent.futures.as_completed(unpacking):
                 written += fut.result()
-                if not unpacking[fut].startswith(os.path.join(cache.root, "wheels", "sha")):
-                    os.unlink(unpacking[fut])
+                path, cached = unpacking[fut]
+                if path != cached:  # a download the cache could not keep
+                    os.unlink(path)
     finally:
         unpackers.shutdown()
     if builds:
