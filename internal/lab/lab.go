@@ -151,21 +151,30 @@ func (l *Lab) StartBuildkitd(ctx context.Context, root string) error {
 		root = l.path("buildkitd")
 	}
 	l.bkRoot = root
+	var err error
+	l.Addr, l.buildkitd, err = l.startBuildkitd(ctx, "buildkitd", root)
+	return err
+}
+
+// startBuildkitd starts a buildkitd whose socket and log are Dir/<name>.sock
+// and Dir/<name>.log, with its state under root, and waits until it answers.
+// The process is returned even when it never answered, so it can be stopped.
+func (l *Lab) startBuildkitd(ctx context.Context, name, root string) (string, *exec.Cmd, error) {
 	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n", l.Registry)
 	if err := os.WriteFile(l.path("buildkitd.toml"), []byte(cfg), 0o644); err != nil {
-		return err
+		return "", nil, err
 	}
-	l.Addr = "unix://" + l.path("buildkitd.sock")
+	addr := "unix://" + l.path(name+".sock")
 	args := append([]string{filepath.Join(l.bkBin, "buildkitd"),
-		"--root", root, "--addr", l.Addr, "--config", l.path("buildkitd.toml")}, l.bkFlags...)
-	if err := l.spawn("buildkitd", args...); err != nil {
-		return err
+		"--root", root, "--addr", addr, "--config", l.path("buildkitd.toml")}, l.bkFlags...)
+	if err := l.spawn(name, args...); err != nil {
+		return "", nil, err
 	}
-	l.buildkitd = l.procs[len(l.procs)-1]
-	return waitFor(ctx, 60*time.Second, func() error {
-		_, err := l.Run(ctx, l.Buildctl, "--addr", l.Addr, "debug", "workers")
+	cmd := l.procs[len(l.procs)-1]
+	return addr, cmd, waitFor(ctx, 60*time.Second, func() error {
+		_, err := l.Run(ctx, l.Buildctl, "--addr", addr, "debug", "workers")
 		return err
-	}, func() string { return l.Log("buildkitd") })
+	}, func() string { return l.Log(name) })
 }
 
 func waitFor(ctx context.Context, limit time.Duration, ready func() error, log func() string) error {
@@ -211,15 +220,20 @@ func (l *Lab) StopBuildkitd() {
 	if l.buildkitd == nil {
 		return
 	}
-	stop(l.buildkitd)
-	for i, p := range l.procs {
-		if p == l.buildkitd {
+	l.stopProc(l.buildkitd)
+	l.buildkitd = nil
+	unmountUnder(l.bkRoot)
+}
+
+// stopProc stops one of the lab's processes and forgets it.
+func (l *Lab) stopProc(p *exec.Cmd) {
+	stop(p)
+	for i, q := range l.procs {
+		if q == p {
 			l.procs = append(l.procs[:i], l.procs[i+1:]...)
 			break
 		}
 	}
-	l.buildkitd = nil
-	unmountUnder(l.bkRoot)
 }
 
 // stop interrupts a process and kills it if it has not exited in 10 s.
