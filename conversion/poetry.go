@@ -17,16 +17,26 @@ import (
 // build context (requirements, the installer script, its settings), so the
 // step's cache key is the requirement set, the flags and the base image:
 // nothing else of the project. Poetry never enters the image.
+//
+// POETRY INSTALL --only-root is the other half: it builds the project
+// itself and installs it, without dependencies, in a step of its own whose
+// key is the project's directory (bound from the build context) and the
+// flags, so editing the sources re-runs it and never the step above.
 
 // The generated contexts are named after their content.
 const poetryContext = "xdockerfile-poetry-"
 
 // poetryFlags are the flags of POETRY INSTALL.
 type poetryFlags struct {
-	project string
-	opt     poetry.Options
+	project  string
+	opt      poetry.Options
+	onlyRoot bool // install the project itself, and nothing else
+	noRoot   bool // what POETRY INSTALL does anyway; said for poetry's command lines
 	installer.Settings
 }
+
+// poetryFlagList is every flag, for the message about an unknown one.
+const poetryFlagList = "--project --only --with --without --all-groups --extras --all-extras --only-root --no-root --venv --secret --compile --with-pip --allow-unhashed"
 
 func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 	rest := strings.TrimSpace(in.Original)
@@ -45,10 +55,11 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 	list := func(v string) []string {
 		return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	}
+	groupFlags, extrasFlag := false, false // as written, even with an empty list
 	for _, w := range words {
 		name, val, hasVal := strings.Cut(w, "=")
 		switch name {
-		case "--all-groups", "--all-extras", "--allow-unhashed", "--compile", "--with-pip":
+		case "--all-groups", "--all-extras", "--allow-unhashed", "--compile", "--with-pip", "--only-root", "--no-root":
 			if hasVal {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s takes no value", name)
 			}
@@ -57,25 +68,31 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 			f.AllowUnhashed = f.AllowUnhashed || name == "--allow-unhashed"
 			f.Compile = f.Compile || name == "--compile"
 			f.WithPip = f.WithPip || name == "--with-pip"
+			f.onlyRoot = f.onlyRoot || name == "--only-root"
+			f.noRoot = f.noRoot || name == "--no-root"
 			continue
 		case "--project", "--only", "--with", "--without", "--extras", "--venv", "--secret":
 			if !hasVal || val == "" {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: %s needs a value (%s=…)", name, name)
 			}
 		default:
-			return nil, l.errorf(in.StartLine, "POETRY INSTALL: unknown flag %s (flags: --project --only --with --without --all-groups --extras --all-extras --venv --secret --compile --with-pip --allow-unhashed)", name)
+			return nil, l.errorf(in.StartLine, "POETRY INSTALL: unknown flag %s (flags: %s)", name, poetryFlagList)
 		}
 		switch name {
 		case "--project":
 			f.project = val
 		case "--only":
 			f.opt.Only = append(f.opt.Only, list(val)...)
+			groupFlags = true
 		case "--with":
 			f.opt.With = append(f.opt.With, list(val)...)
+			groupFlags = true
 		case "--without":
 			f.opt.Without = append(f.opt.Without, list(val)...)
+			groupFlags = true
 		case "--extras":
 			f.opt.Extras = append(f.opt.Extras, list(val)...)
+			extrasFlag = true
 		case "--venv":
 			if !path.IsAbs(val) {
 				return nil, l.errorf(in.StartLine, "POETRY INSTALL: --venv must be an absolute path, not %q", val)
@@ -84,6 +101,17 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 		case "--secret":
 			f.Secret = val
 		}
+	}
+	// poetry install's own checks, in its order and words
+	switch {
+	case extrasFlag && f.opt.AllExtras:
+		return nil, l.errorf(in.StartLine, "POETRY INSTALL: You cannot specify explicit `--extras` while installing using `--all-extras`.")
+	case f.onlyRoot && groupFlags:
+		return nil, l.errorf(in.StartLine, "POETRY INSTALL: The `--with`, `--without` and `--only` options cannot be used with the `--only-root` option.")
+	case f.onlyRoot && f.opt.AllGroups:
+		return nil, l.errorf(in.StartLine, "POETRY INSTALL: The `--all-groups` option cannot be used with the `--only-root` option.")
+	case f.onlyRoot && f.noRoot:
+		return nil, l.errorf(in.StartLine, "POETRY INSTALL: You cannot specify `--no-root` when using `--only-root`.")
 	}
 	return f, nil
 }
@@ -119,6 +147,12 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
+	if flags.onlyRoot {
+		// Poetry reads the lock for --only-root too: it must be fresh, its
+		// version readable and the extras named in it (which then add
+		// nothing: no dependency is installed).
+		return l.poetryInstallRoot(in, flags, proj, dir, pyName)
+	}
 	if opt := installGroups(proj, flags.opt); !slices.Equal(opt.Only, flags.opt.Only) {
 		if exp, err = proj.Export(opt); err != nil {
 			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
@@ -132,18 +166,58 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 	if err := l.checkPaths(input.Paths, lockName); err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
-	name := poetryContext + input.Digest[:16]
-	if l.inputs == nil {
-		l.inputs = map[string]GeneratedContext{}
-	}
-	l.inputs[name] = GeneratedContext{Files: input.Files, Step: strings.Join(strings.Fields(in.Original), " ")}
-	l.blank(syntax.Range{Start: in.StartLine + 1, End: in.EndLine})
-	l.lines[in.StartLine-1] = append([]byte(poetryRun(name, flags, exp, input.Paths)), lineEnding(l.lines[in.StartLine-1])...)
+	vcs := slices.ContainsFunc(exp.Requirements, func(r poetry.Requirement) bool { return r.Kind == "vcs" })
+	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, exp.Indexes, vcs, input.Paths))
 	return nil
 }
 
-// poetryRun is the plain RUN the instruction becomes, on one line.
-func poetryRun(input string, flags *poetryFlags, exp *poetry.Export, paths []string) string {
+// poetryInstallRoot lowers POETRY INSTALL --only-root: the project at dir,
+// built by pip from the build context (bound as a path dependency is), with
+// its build backend from the project's package sources, and installed
+// without its dependencies.
+func (l *lowerer) poetryInstallRoot(in *syntax.Instruction, flags *poetryFlags, proj *poetry.Project, dir, pyName string) error {
+	root := proj.Root()
+	switch {
+	case !root.PackageMode:
+		return l.errorf(in.StartLine, "POETRY INSTALL: %s:%d: package-mode = false: the project is not a package, so --only-root has nothing to install (POETRY INSTALL installs its dependencies); drop --only-root", pyName, root.PackageModeLine)
+	case root.Name == "":
+		return l.errorf(in.StartLine, "POETRY INSTALL: %s: Either [project.name] or [tool.poetry.name] is required in package mode: without a name, --only-root has no project to install", pyName)
+	case !root.BuildSystem:
+		setup := path.Join(dir, "setup.py")
+		found, err := l.opt.Context.ReadFiles(l.ctx, []string{setup})
+		if err != nil {
+			return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+		}
+		if _, ok := found[setup]; !ok {
+			return l.errorf(in.StartLine, "POETRY INSTALL: %s has no [build-system] table and %s is not in the build context: nothing says how to build the project for --only-root; add [build-system] with requires = [\"poetry-core>=2.0\"] and build-backend = \"poetry.core.masonry.api\"", pyName, setup)
+		}
+	}
+	flags.Project = dir
+	search := proj.SearchIndexes()
+	input, err := installer.PrepareRoot(root, search, flags.Settings)
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, search, false, input.Paths))
+	return nil
+}
+
+// lowerPoetry puts run in place of the instruction and registers the
+// generated context it binds.
+func (l *lowerer) lowerPoetry(in *syntax.Instruction, input *installer.Input, run string) {
+	if l.inputs == nil {
+		l.inputs = map[string]GeneratedContext{}
+	}
+	l.inputs[poetryContext+input.Digest[:16]] = GeneratedContext{Files: input.Files, Step: strings.Join(strings.Fields(in.Original), " ")}
+	l.blank(syntax.Range{Start: in.StartLine + 1, End: in.EndLine})
+	l.lines[in.StartLine-1] = append([]byte(run), lineEnding(l.lines[in.StartLine-1])...)
+}
+
+// poetryRun is the plain RUN the instruction becomes, on one line: the
+// generated context input, the build context's paths (path dependencies,
+// or the project itself), a secret for each index's credentials, and one
+// for git's when vcs.
+func poetryRun(input string, flags *poetryFlags, indexes []poetry.Index, vcs bool, paths []string) string {
 	mounts := []string{
 		"--mount=type=bind,from=" + input + ",target=" + installer.InputDir,
 		// Any USER may add to the cache: it holds nothing but files whose
@@ -156,11 +230,11 @@ func poetryRun(input string, flags *poetryFlags, exp *poetry.Export, paths []str
 		// rw: builds write into their source tree; the writes are dropped
 		mounts = append(mounts, "--mount=type=bind,source="+p+",target="+path.Join(installer.PathsDir, p)+",rw")
 	}
-	if slices.ContainsFunc(exp.Requirements, func(r poetry.Requirement) bool { return r.Kind == "vcs" }) {
+	if vcs {
 		mounts = append(mounts, "--mount=type=secret,id=git-credentials,target="+installer.GitCredentials)
 	}
 	seen := map[string]bool{}
-	for _, ix := range exp.Indexes {
+	for _, ix := range indexes {
 		env := "POETRY_HTTP_BASIC_" + envName(ix.Name)
 		if ix.Name == "" || seen[env] {
 			continue

@@ -43,7 +43,8 @@ func shapesProject(t *testing.T, extra ...pyindex.Wheel) (map[string]string, *py
 
 // TestInstallerTreeEqualsPips installs the same lock with POETRY INSTALL and
 // with pip in the same image and venv path, and compares the trees: the
-// same files, bytes and modes, the same RECORD rows but INSTALLER's.
+// same files, bytes and modes, the same RECORD rows, but for INSTALLER and
+// pip's REQUESTED marker, which Poetry's installer does not write either.
 func TestInstallerTreeEqualsPips(t *testing.T) {
 	files, srv := shapesProject(t)
 	proj, err := poetry.Parse("/", []byte(files["pyproject.toml"]), "pyproject.toml", []byte(files["poetry.lock"]), "poetry.lock")

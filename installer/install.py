@@ -7,7 +7,8 @@ evaluate environment markers against the real interpreter, pick each
 package's wheel by the interpreter's tags, download the wheels in parallel
 (or take them from the cache mount, keyed by hash), check every locked
 hash while streaming and unpack them straight into the venv as the wheel
-spec says. Packages that need a build (sdists, git, URLs) go to pip.
+spec says. What needs a build (sdists, git, URLs, path dependencies and,
+for --only-root, the project itself) goes to pip.
 
 Credentials come only from BuildKit secrets mounted for this step: Poetry's
 auth.toml, or secrets named POETRY_HTTP_BASIC_<SOURCE>_USERNAME/_PASSWORD.
@@ -583,6 +584,14 @@ class Venv:
 
     def create(self, with_pip):
         if os.path.exists(self.python):
+            if with_pip and not os.path.exists(os.path.join(self.root, "bin", "pip")):
+                # a venv an earlier step made without pip: --with-pip adds it
+                # (the venv module's own way, offline)
+                try:
+                    subprocess.run([self.python, "-Im", "ensurepip", "--upgrade", "--default-pip"],
+                                   check=True, stdout=subprocess.DEVNULL)
+                except (OSError, subprocess.CalledProcessError) as e:
+                    raise Failure("cannot add pip to the venv %s: %s" % (self.root, e))
             return
         parent = os.path.dirname(self.root.rstrip("/")) or "/"
         target = self.root if os.path.exists(self.root) else parent
@@ -629,7 +638,8 @@ class Venv:
         RECORD is rewritten the way pip writes it (rows of the wheel's own
         RECORD with their new paths, rehashed where a script's #!python
         line was replaced, then generated files, sorted), so tools that read
-        or uninstall from it see what they would after pip."""
+        or uninstall from it see what they would after pip; pip's empty
+        REQUESTED marker (and its row) is the one file left out."""
         with zipfile.ZipFile(wheel_path) as zf:
             names = zf.namelist()
             info_dir = next((n.split("/")[0] for n in names if n.count("/") == 1 and n.endswith(".dist-info/WHEEL")), None)
@@ -696,11 +706,12 @@ class Venv:
                     out.write(SCRIPT % {"module": module.strip(), "import_name": attr.split(".")[0], "func": attr})
                 os.chmod(path, (0o666 & ~self.umask) | 0o555)
                 generated.append(path)
-        info_path = os.path.join(lib, info_dir)
-        for name, content in (("INSTALLER", INSTALLER + "\n"), ("REQUESTED", "")):
-            with open(os.path.join(info_path, name), "w") as out:
-                out.write(content)
-            generated.append(os.path.join(info_path, name))
+        # INSTALLER, as pip writes it, naming us. No REQUESTED: Poetry's
+        # installer writes none, and the layer stays no larger than its.
+        installer = os.path.join(lib, info_dir, "INSTALLER")
+        with open(installer, "w") as out:
+            out.write(INSTALLER + "\n")
+        generated.append(installer)
 
         def rel(path):
             return os.path.relpath(path, lib).replace(os.sep, "/")
@@ -722,7 +733,7 @@ class Venv:
                 rows.append((rel(dest) if dest else row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else ""))
         rows += [(rel(path), *rehash(path)) for path in generated]
         rows += [(rel(dest), "", "") for dest in installed.values()]
-        with open(os.path.join(info_path, "RECORD"), "w", newline="", encoding="utf-8") as f:
+        with open(os.path.join(lib, info_dir, "RECORD"), "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(sorted(rows))
         return written
 
@@ -733,7 +744,9 @@ def normalize(name):
 
 # --- pip, for what needs a build ------------------------------------------
 
-def pip_install(cfg, venv, index, lines, what):
+def pip_install(cfg, venv, index, lines, what, local=False):
+    """Has pip build and install lines; local tells builds of directories
+    from the build context (path dependencies, the project itself)."""
     if os.path.exists(os.path.join(venv.root, "bin", "pip")):
         cmd = [venv.python, "-m", "pip"]
     elif subprocess.run([sys.executable, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
@@ -771,17 +784,37 @@ def pip_install(cfg, venv, index, lines, what):
                    GIT_CONFIG_VALUE_0="store --file=" + cfg["git_credentials"])
     env["GIT_TERMINAL_PROMPT"] = "0"
     Cache.makedirs(env["PIP_CACHE_DIR"])
-    # pip checks hashes of all or of none: locked archives in one call,
-    # repositories (which have no hash) in another
-    for batch, hashed in (([l for l in lines if "--hash=" in l], True), ([l for l in lines if "--hash=" not in l], False)):
-        if not batch:
-            continue
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=cfg["auth_dir"] if os.access(cfg["auth_dir"], os.W_OK) else None) as req:
-            req.write("".join(batch))
-            req.flush()
-            result = subprocess.run(cmd + (["--require-hashes"] if hashed else []) + ["-r", req.name], env=env)
-        if result.returncode != 0:
-            raise Failure("pip could not install %s" % what)
+    scratch_dir = cfg["auth_dir"] if os.access(cfg["auth_dir"], os.W_OK) else None
+    scratch = None
+    if local:
+        # pip keeps the wheel it built from a directory in its persistent
+        # cache, keyed by the directory's URL alone, whenever the
+        # directory's name reads as name-version ("my-lib"): the next build
+        # from the same place, sources edited, would install the old wheel.
+        # These builds get a wheel cache of their own, dropped afterwards;
+        # what they download (the build backend) still goes through the
+        # shared HTTP cache.
+        scratch = tempfile.mkdtemp(prefix="xdockerfile-pip-", dir=scratch_dir)
+        for name in ("http", "http-v2"):
+            shared = os.path.join(env["PIP_CACHE_DIR"], name)
+            if Cache.makedirs(shared):
+                os.symlink(shared, os.path.join(scratch, name))
+        env["PIP_CACHE_DIR"] = scratch
+    try:
+        # pip checks hashes of all or of none: locked archives in one call,
+        # repositories and directories (which have no hash) in another
+        for batch, hashed in (([l for l in lines if "--hash=" in l], True), ([l for l in lines if "--hash=" not in l], False)):
+            if not batch:
+                continue
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=scratch_dir) as req:
+                req.write("".join(batch))
+                req.flush()
+                result = subprocess.run(cmd + (["--require-hashes"] if hashed else []) + ["-r", req.name], env=env)
+            if result.returncode != 0:
+                raise Failure("pip could not install %s" % what)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --- the step --------------------------------------------------------------
@@ -854,7 +887,14 @@ def main():
         for pkg, have in builds:
             if have:
                 venv.remove(have[1])
-        pip_install(cfg, venv, index, [p["line"] for p, _ in builds], ", ".join(p["name"] for p, _ in builds))
+            if pkg.get("root"):
+                log("xdockerfile: installing the current project: %s (%s)" % (pkg["dist"], pkg["version"] or "dynamic version"))
+        # what the index serves first, then directories of the build context
+        for local in (False, True):
+            batch = [p for p, _ in builds if bool(p.get("path")) == local]
+            if batch:
+                pip_install(cfg, venv, index, [p["line"] for p in batch], ", ".join(
+                    ("the current project " if p.get("root") else "") + p["name"] for p in batch), local)
     if cfg.get("compile") and written:
         compile_files(venv, [p for p in written if p.endswith(".py")])
     log("xdockerfile: installed %d packages (%d downloaded, %.1f MB; %d from cache; %d built; %d skipped by markers) in %.1fs" % (

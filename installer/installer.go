@@ -7,7 +7,8 @@
 // interpreter, so the plan carries every locked file of every package and
 // install.py picks. It downloads in parallel, checks each locked hash while
 // streaming, caches wheels by hash and unpacks them straight into the venv.
-// Only what needs a build (sdists, git) goes to pip.
+// Only what needs a build (sdists, git, path dependencies and, for
+// --only-root, the project itself) goes to pip.
 package installer
 
 import (
@@ -21,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xdockerfile/xdockerfile/pep508"
 	"github.com/xdockerfile/xdockerfile/poetry"
 )
 
@@ -95,6 +97,9 @@ type Package struct {
 	Build bool   `json:"build,omitempty"`
 	Line  string `json:"line"`           // the requirement with its hashes, for pip
 	Path  string `json:"path,omitempty"` // a path dependency's place in the build context
+	// Root marks the project itself (POETRY INSTALL --only-root), built
+	// from Path like a path dependency.
+	Root bool `json:"root,omitempty"`
 }
 
 // File is one locked artifact.
@@ -109,20 +114,7 @@ type File struct {
 // after those exp names. lockName is for errors.
 func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName string) (*Input, error) {
 	in := &Input{}
-	plan := Plan{
-		Venv: s.Venv, Compile: s.Compile, WithPip: s.WithPip,
-		AuthSecret: "/run/secrets/" + s.Secret, AuthDir: AuthDir, CacheDir: CacheDir,
-		Indexes: []Index{}, Packages: []Package{},
-	}
-	for _, ix := range exp.Indexes {
-		plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
-	}
-	// The sources no locked package names still serve build dependencies.
-	for _, ix := range search {
-		if !slices.ContainsFunc(plan.Indexes, func(have Index) bool { return have.URL == ix.URL }) {
-			plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: len(plan.Indexes) == 0})
-		}
-	}
+	plan := newPlan(s, exp.Indexes, search)
 	for _, r := range exp.Requirements {
 		p := Package{Name: r.Name, Dist: distName(r.Line), Version: r.Version, Marker: r.Markers, Source: r.Source, Files: []File{}}
 		for _, f := range r.Files {
@@ -173,12 +165,59 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 		}
 		plan.Packages = append(plan.Packages, p)
 	}
+	if err := in.write(plan); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// PrepareRoot makes the input of POETRY INSTALL --only-root: the project
+// in s.Project, built from the build context (bound at PathsDir, as a path
+// dependency is) and installed without its dependencies, with its build
+// backend from search, the sources the project searches.
+func PrepareRoot(root poetry.Root, search []poetry.Index, s Settings) (*Input, error) {
+	plan := newPlan(s, nil, search)
+	plan.Packages = append(plan.Packages, Package{
+		Name: pep508.NormalizeName(root.Name), Dist: root.Name, Version: root.Version, Files: []File{},
+		Build: true, Root: true, Path: s.Project,
+		Line: root.Name + " @ file://" + path.Join(PathsDir, s.Project) + "\n",
+	})
+	in := &Input{Paths: []string{s.Project}}
+	if err := in.write(plan); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// newPlan is a plan with no packages yet: the settings, the indexes the
+// locked packages come from, then the other sources the project searches,
+// which still serve build dependencies.
+func newPlan(s Settings, locked, search []poetry.Index) Plan {
+	plan := Plan{
+		Venv: s.Venv, Compile: s.Compile, WithPip: s.WithPip,
+		AuthSecret: "/run/secrets/" + s.Secret, AuthDir: AuthDir, CacheDir: CacheDir,
+		Indexes: []Index{}, Packages: []Package{},
+	}
+	for _, ix := range locked {
+		plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: ix.Default})
+	}
+	for _, ix := range search {
+		if !slices.ContainsFunc(plan.Indexes, func(have Index) bool { return have.URL == ix.URL }) {
+			plan.Indexes = append(plan.Indexes, Index{Name: ix.Name, URL: ix.URL, Default: len(plan.Indexes) == 0})
+		}
+	}
+	return plan
+}
+
+// write sets the input's files, install.json for plan and install.py, and
+// the digest that names them.
+func (in *Input) write(plan Plan) error {
 	var settings bytes.Buffer
 	enc := json.NewEncoder(&settings)
 	enc.SetEscapeHTML(false) // markers read better with their < and >
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(plan); err != nil {
-		return nil, err
+		return err
 	}
 	in.Files = map[string][]byte{"install.py": script, "install.json": settings.Bytes()}
 	h := sha256.New()
@@ -187,7 +226,7 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 		h.Write(in.Files[name])
 	}
 	in.Digest = hex.EncodeToString(h.Sum(nil))
-	return in, nil
+	return nil
 }
 
 // hasNames tells whether every locked file says which file it is, so the

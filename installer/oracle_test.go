@@ -18,8 +18,10 @@ import (
 
 // The oracle: for every wheel the tests serve, the tree install.py writes
 // is the tree `pip install --no-deps --no-compile` writes, byte for byte
-// and mode for mode, and RECORD lists the same rows (but for INSTALLER,
-// which names the installer). These run with the host's python3 and pip;
+// and mode for mode, and RECORD lists the same rows, but for INSTALLER,
+// which names the installer, and pip's empty REQUESTED marker, which
+// Poetry's installer does not write and neither do we
+// (pyindex.CompareInstalls). These run with the host's python3 and pip;
 // e2e runs the same installer inside images.
 
 type served struct {
@@ -312,4 +314,21 @@ func TestFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWithPipOnAnExistingVenv: --with-pip adds pip to a venv an earlier
+// step made without it.
+func TestWithPipOnAnExistingVenv(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	p := Plan{Venv: filepath.Join(dir, "venv"), AuthSecret: filepath.Join(dir, "no-auth.toml"), AuthDir: dir,
+		CacheDir: filepath.Join(dir, "cache"), Indexes: []Index{}, Packages: []Package{}}
+	run(t, dir, py, writePlan(t, dir, p))
+	pip := filepath.Join(p.Venv, "bin", "pip")
+	if _, err := os.Stat(pip); err == nil {
+		t.Fatal("a venv without --with-pip has pip")
+	}
+	p.WithPip = true
+	run(t, dir, py, writePlan(t, dir, p))
+	assertContains(t, run(t, dir, pip, "--version"), filepath.Join(p.Venv, "lib"))
 }

@@ -1,0 +1,1 @@
+"""hello: a command line tool that POETRY INSTALL --only-root installs."""
