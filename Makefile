@@ -21,6 +21,7 @@ build:
 
 deps:
 	@bash hack/deps.sh >/dev/null
+	@bash hack/buildx.sh >/dev/null
 
 python-rootfs:
 	@bash hack/python-rootfs.sh >/dev/null
@@ -31,11 +32,13 @@ unit:
 	$(GO) test ./...
 
 # The end-to-end tests need the real parts; hack/deps.sh installs them and
-# builds the pinned buildkitd once (cached under $(CACHE)).
+# builds the pinned buildkitd once, hack/buildx.sh the buildx client (both
+# cached under $(CACHE)).
 e2e: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
+	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
 	$(GO) test -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|e2e:)|_test.go:' ; \
 	exit $${PIPESTATUS[0]}
 
@@ -44,6 +47,7 @@ test: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
+	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
 	$(GO) test -count=1 -timeout 60m ./...
 
 demo: deps python-rootfs

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -36,7 +37,7 @@ const (
 )
 
 // ciRecipes are the blocks of docs/ci.md the tests below run.
-var ciRecipes = []string{"registry", "inline", "docker-inline", "secrets", "secrets-file"}
+var ciRecipes = []string{"registry", "buildx-builder", "buildx", "inline", "docker-inline", "secrets", "secrets-file"}
 
 var (
 	markerRE = regexp.MustCompile(`^<!-- (tested|not run): ?([^ ]*).*-->$`)
@@ -99,10 +100,21 @@ func TestCacheRecipesAreAllRun(t *testing.T) {
 }
 
 // ciMachine is where a block runs: buildctl talks to buildkitd at
-// buildkitHost, docker to the lab's engine.
+// buildkitHost, docker to the lab's engine; or, when dockerConfig is set,
+// docker is the buildx client alone, keeping its builders there.
 type ciMachine struct {
 	name         string
 	buildkitHost string
+	dockerConfig string
+}
+
+// withBuildx is m with the buildx client for docker and a configuration
+// of its own, with no builder yet.
+func withBuildx(t *testing.T, m ciMachine) ciMachine {
+	t.Helper()
+	need(t, "buildx", buildxErr)
+	m.dockerConfig = t.TempDir()
+	return m
 }
 
 // runRecipe runs the block of docs/ci.md named recipe in the build context
@@ -126,6 +138,10 @@ func runScript(t *testing.T, name, block string, m ciMachine, dir, scope string,
 	// The tests' package indexes listen on the host's loopback; a CI
 	// machine reaches its index over the network it builds with.
 	wrapper := "#!/bin/sh\nif [ \"$1\" = build ]; then shift; exec " + lab.DockerClient + " build --network host --progress plain \"$@\"; fi\nexec " + lab.DockerClient + " \"$@\"\n"
+	if m.dockerConfig != "" {
+		// buildx runs standalone; any other docker command is not there.
+		wrapper = "#!/bin/sh\nif [ \"$1\" = buildx ]; then shift; exec " + buildxBin + " \"$@\"; fi\necho \"docker $1: only buildx is on this machine\" >&2\nexit 127\n"
+	}
 	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +154,9 @@ func runScript(t *testing.T, name, block string, m ciMachine, dir, scope string,
 		"BUILDKIT_HOST="+m.buildkitHost,
 		"DOCKER_HOST="+dockerHost,
 	)
+	if m.dockerConfig != "" {
+		cmd.Env = append(cmd.Env, "DOCKER_CONFIG="+m.dockerConfig, "BUILDKIT_PROGRESS=plain")
+	}
 	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -151,7 +170,9 @@ func runScript(t *testing.T, name, block string, m ciMachine, dir, scope string,
 }
 
 // firstMachine is the lab's buildkitd, which has built other things.
-func firstMachine() ciMachine { return ciMachine{"the first machine", theLab.Addr} }
+func firstMachine() ciMachine {
+	return ciMachine{name: "the first machine", buildkitHost: theLab.Addr}
+}
 
 // freshMachine starts a buildkitd with an empty store, sharing only the
 // registry with the lab's.
@@ -164,7 +185,7 @@ func freshMachine(t *testing.T, name string) ciMachine {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Stop)
-	return ciMachine{"a machine with an empty store", b.Addr}
+	return ciMachine{name: "a machine with an empty store", buildkitHost: b.Addr}
 }
 
 // cacheDockerfile is one stage whose steps leave marks no re-run can
@@ -269,6 +290,50 @@ func TestCacheRegistryModeMax(t *testing.T) {
 	assertSameBuild(t, first, second, "alpha-1.0", ix.public.Log())
 }
 
+// docker buildx with --cache-to and --cache-from, on a builder of the
+// remote driver created on each machine's buildkitd as docs/ci.md says.
+func TestCacheBuildx(t *testing.T) {
+	const scope = "buildx"
+	dir, ix := cacheProject(t, scope)
+	const builder = `building with "ci" instance using remote driver`
+	first := withBuildx(t, firstMachine())
+	runRecipe(t, "buildx-builder", first, dir, scope)
+	assertContains(t, runRecipe(t, "buildx", first, dir, scope), builder)
+	firstMarks := readMarks(t, ciImage(scope, "app:latest"))
+
+	ix.public.ResetLog()
+	second := withBuildx(t, freshMachine(t, "buildkitd-buildx"))
+	runRecipe(t, "buildx-builder", second, dir, scope)
+	if n := storeRecords(t, second.buildkitHost); n != 0 {
+		t.Fatalf("the second machine's store has %d records before its build", n)
+	}
+	assertContains(t, runRecipe(t, "buildx", second, dir, scope), builder)
+	// The build ran on the second machine's buildkitd, not the first's.
+	if storeRecords(t, second.buildkitHost) == 0 {
+		t.Fatal("the second machine's store is still empty: the build ran elsewhere")
+	}
+	secondMarks := readMarks(t, ciImage(scope, "app:latest"))
+	assertSameBuild(t, firstMarks, secondMarks, "alpha-1.0", ix.public.Log())
+}
+
+// storeRecords counts the build cache records of the buildkitd at addr.
+func storeRecords(t *testing.T, addr string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := theLab.Run(ctx, theLab.Buildctl, "--addr", addr, "du", "--format", "{{json .}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &records); err != nil {
+		t.Fatalf("buildctl du: %v\n%s", err, out)
+	}
+	return len(records)
+}
+
 func TestCacheInline(t *testing.T) {
 	const scope = "inline"
 	dir, ix := cacheProject(t, scope)
@@ -288,7 +353,7 @@ func TestCacheDockerEngineInline(t *testing.T) {
 	need(t, "the docker engine", dockerErr)
 	const scope = "docker"
 	dir, ix := cacheProject(t, scope)
-	engine := ciMachine{"docker", ""}
+	engine := ciMachine{name: "docker"}
 	runRecipe(t, "docker-inline", engine, dir, scope)
 	ref := ciImage(scope, "app:latest")
 	first := readMarks(t, ref)

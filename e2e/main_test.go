@@ -28,7 +28,10 @@ var (
 	pythonErr  error
 	// the python image with git, for git dependencies
 	pythonGitErr error
-	repoRoot     string
+	// the docker buildx client (hack/buildx.sh builds it)
+	buildxBin string
+	buildxErr error
+	repoRoot  string
 )
 
 func TestMain(m *testing.M) {
@@ -76,6 +79,11 @@ func run(m *testing.M) int {
 		_, pythonGitErr = l.PublishPython(ctx, root, "3-bookworm-git")
 	} else {
 		pythonGitErr = fmt.Errorf("XDOCKERFILE_PYTHON_GIT_ROOTFS is not set (hack/python-rootfs.sh git makes it)")
+	}
+	if bin := os.Getenv("XDOCKERFILE_BUILDX"); bin != "" {
+		buildxBin, buildxErr = exec.LookPath(bin)
+	} else {
+		buildxErr = fmt.Errorf("XDOCKERFILE_BUILDX is not set (hack/buildx.sh builds it)")
 	}
 	dockerHost, dockerErr = l.StartDocker(ctx)
 	fmt.Fprintf(os.Stderr, "e2e: lab up in %s (registry %s)\n", time.Since(start).Round(time.Millisecond), l.Registry)
