@@ -215,6 +215,12 @@ type marks struct {
 
 func readMarks(t *testing.T, ref string) marks {
 	t.Helper()
+	return readMarksOf(t, ref, len(cacheInstalls))
+}
+
+// readMarksOf reads the marks of a build with that many dependency steps.
+func readMarksOf(t *testing.T, ref string, installs int) marks {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	img, err := theLab.ReadImage(ctx, ref)
@@ -222,7 +228,7 @@ func readMarks(t *testing.T, ref string) marks {
 		t.Fatal(err)
 	}
 	names := []string{"value"}
-	for i := 0; i <= len(cacheInstalls); i++ {
+	for i := 0; i <= installs; i++ {
 		names = append(names, fmt.Sprintf("id-%d", i))
 	}
 	files, err := theLab.Files(ctx, img, names...)
@@ -288,6 +294,29 @@ func TestCacheRegistryModeMax(t *testing.T) {
 	runRecipe(t, "registry", freshMachine(t, "buildkitd-registry"), dir, scope)
 	second := readMarks(t, ciImage(scope, "app:latest"))
 	assertSameBuild(t, first, second, "alpha-1.0", ix.public.Log())
+}
+
+// The project itself, installed by POETRY INSTALL --only-root below the
+// dependency step, comes back from the registry cache as well: its build
+// backend is never fetched again and its step's id is the first machine's.
+func TestCacheOnlyRoot(t *testing.T) {
+	const scope = "onlyroot"
+	need(t, "the python base image", pythonErr)
+	srv := buildIndex(t)
+	files := cliProject(t, srv, nil)
+	files["Dockerfile"] = cacheDockerfile(scope, []string{"cliutil"}, "POETRY INSTALL --only=main", "POETRY INSTALL --only-root")
+	files[".dockerignore"] += "Dockerfile\n"
+	dir := project(t, files)
+	runRecipe(t, "registry", firstMachine(), dir, scope)
+	first := readMarksOf(t, ciImage(scope, "app:latest"), 2)
+	if !slices.Contains(srv.Log(), "GET /simple/setuptools/ 200") {
+		t.Fatalf("the first machine did not fetch the build backend: %v", srv.Log())
+	}
+
+	srv.ResetLog()
+	runRecipe(t, "registry", freshMachine(t, "buildkitd-onlyroot"), dir, scope)
+	second := readMarksOf(t, ciImage(scope, "app:latest"), 2)
+	assertSameBuild(t, first, second, "cliutil says hello", srv.Log())
 }
 
 // docker buildx with --cache-to and --cache-from, on a builder of the
