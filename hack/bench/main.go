@@ -189,6 +189,12 @@ func run(ctx context.Context, o options) error {
 		}
 		rows = append(rows, r...)
 	}
+	if o.out != "" && !o.quick {
+		// A run of some sections keeps the other sections' figures.
+		if old, err := readJSON(o.out); err == nil {
+			rows, res = keepOthers(old, rows, res, sections)
+		}
+	}
 	res.Rows = rows
 	if dt, err := os.ReadFile("/proc/loadavg"); err == nil { // other work on the machine skews figures
 		res.Machine["loadavg"] = strings.Join(strings.Fields(string(dt))[:3], " ")

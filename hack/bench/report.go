@@ -139,6 +139,66 @@ type results struct {
 	Notes     []string          `json:"notes,omitempty"`
 }
 
+func readJSON(path string) (results, error) {
+	var r results
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(dt, &r)
+}
+
+// sectionOf is the section of main's -sections that measures a row.
+func sectionOf(r row) string {
+	switch {
+	case strings.HasPrefix(r.Measure, "conversion"):
+		return "conversion"
+	case strings.HasPrefix(r.Measure, "IF/ELSE"):
+		return "ifelse"
+	case strings.HasPrefix(r.Measure, "frontend image"):
+		return "frontend"
+	}
+	return "poetry"
+}
+
+// keepOthers adds to a run of some sections the rows of an earlier run's
+// other sections, in the earlier order, with that run's variants and notes
+// when the poetry section was not run again; the date and machine of both
+// runs are kept apart in Config.
+func keepOthers(old results, rows []row, res results, ran map[string]bool) ([]row, results) {
+	fresh := map[string][]row{}
+	for _, r := range rows {
+		fresh[sectionOf(r)] = append(fresh[sectionOf(r)], r)
+	}
+	var merged []row
+	done := map[string]bool{}
+	for _, r := range old.Rows {
+		s := sectionOf(r)
+		switch {
+		case !ran[s]:
+			merged = append(merged, r)
+		case !done[s]:
+			merged, done[s] = append(merged, fresh[s]...), true
+		}
+	}
+	for _, r := range rows {
+		if s := sectionOf(r); !done[s] {
+			merged, done[s] = append(merged, fresh[s]...), true
+		}
+	}
+	if !ran["poetry"] {
+		res.Variants = old.Variants
+		for k, v := range old.Config {
+			if _, ok := res.Config[k]; !ok {
+				res.Config[k] = v
+			}
+		}
+		res.Notes = append(append([]string(nil), old.Notes...), res.Notes...)
+	}
+	res.Config["earlier_run"] = old.Generated.Format(time.RFC3339) + " (sections not run again: their rows, variants and notes)"
+	return merged, res
+}
+
 func writeJSON(path string, r results) error {
 	dt, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
