@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -25,9 +27,32 @@ func NewMatcher(pattern string) func(string) bool {
 	}
 }
 
+// NamedContexts is a Context that also knows the build's named contexts
+// (docker buildx build --build-context name=…; buildctl's
+// --opt context:name=…).
+type NamedContexts interface {
+	// NamedContext reports whether the build has a context called name,
+	// and returns it when its files can be read while lowering (a local
+	// directory); nil when they cannot (an image, a repository), though
+	// a step may still bind it.
+	NamedContext(ctx context.Context, name string) (c Context, given bool, err error)
+}
+
 // DirContext is a build context on the local disk, as the CLI sees it.
 type DirContext struct {
 	Root string
+	// Named are the named contexts: a directory, or a URL
+	// (docker-image://…, https://…), whose files are not read.
+	Named map[string]string
+}
+
+// NamedContext answers from Named.
+func (d DirContext) NamedContext(_ context.Context, name string) (Context, bool, error) {
+	v, ok := d.Named[name]
+	if !ok || strings.Contains(v, "://") {
+		return nil, ok, nil
+	}
+	return DirContext{Root: v}, true, nil
 }
 
 func (d DirContext) dockerignore() (*patternmatcher.PatternMatcher, error) {
@@ -54,7 +79,9 @@ func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]b
 			continue
 		}
 		dt, err := os.ReadFile(filepath.Join(d.Root, filepath.FromSlash(p)))
-		if errors.Is(err, fs.ErrNotExist) {
+		// a path below a file (x.tar.gz/pyproject.toml) is not there
+		// either, as for the frontend's reads
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			continue
 		}
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
 
@@ -89,8 +88,9 @@ func constant(lex *wordLexer, e syntax.Expr) bool {
 		return false
 	}
 	for _, w := range syntax.Words(e) {
-		res, err := lex.expand(w.Raw, shell.EnvsFromSlice(nil))
-		if err != nil || len(res.Unmatched) > 0 {
+		reads := false
+		_, err := lex.expand(w.Raw, newVars(), func(string, bool) { reads = true })
+		if err != nil || reads {
 			return false
 		}
 	}

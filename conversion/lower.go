@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -87,6 +86,9 @@ type lowerer struct {
 	curEnv   *vars            // the ENV set so far in this stage, inherited by child stages
 	stageEnv map[string]*vars // each named stage's curEnv
 
+	// What the global ARGs and a stage's instructions see.
+	globalView, stageView layered
+
 	assumedStage    string
 	lastStage       string
 	readTargetStage bool
@@ -96,7 +98,7 @@ type lowerer struct {
 }
 
 func newLowerer(ctx context.Context, f *syntax.File, opt Options, targetStage string) *lowerer {
-	return &lowerer{
+	l := &lowerer{
 		ctx:          ctx,
 		file:         f,
 		opt:          opt,
@@ -107,16 +109,22 @@ func newLowerer(ctx context.Context, f *syntax.File, opt Options, targetStage st
 		stageEnv:     map[string]*vars{},
 		assumedStage: targetStage,
 	}
+	l.globalView = layered{l.globals, l.platform}
+	return l
 }
 
+// splitLines splits dt after each line ending.
 func splitLines(dt []byte) [][]byte {
-	lines := bytes.SplitAfter(dt, []byte("\n"))
-	if len(lines[len(lines)-1]) == 0 {
-		lines = lines[:len(lines)-1]
+	lines := make([][]byte, 0, bytes.Count(dt, []byte("\n"))+1)
+	for len(dt) > 0 {
+		n := bytes.IndexByte(dt, '\n') + 1
+		if n == 0 {
+			n = len(dt)
+		}
+		lines = append(lines, dt[:n:n])
+		dt = dt[n:]
 	}
-	out := make([][]byte, len(lines))
-	copy(out, lines)
-	return out
+	return lines
 }
 
 func (l *lowerer) errorf(line int, format string, args ...any) error {
@@ -185,11 +193,11 @@ func (l *lowerer) blank(r syntax.Range) {
 }
 
 // view is what a condition or a stage reference sees at this point.
-func (l *lowerer) view() layered {
+func (l *lowerer) view() *layered {
 	if l.stage == nil {
-		return layered{l.globals, l.platform}
+		return &l.globalView
 	}
-	return layered{l.stage, l.globals, l.platform}
+	return &l.stageView
 }
 
 func (l *lowerer) instruction(in *syntax.Instruction) error {
@@ -220,65 +228,57 @@ func (l *lowerer) instruction(in *syntax.Instruction) error {
 	return nil
 }
 
+// FROM, ARG and ENV that upstream rejects are left for it to report, at
+// the same line.
+
 func (l *lowerer) from(in *syntax.Instruction) error {
-	cmd, err := instructions.ParseInstruction(in.Node)
-	if err != nil {
-		return nil // upstream reports it, at the same line
-	}
-	st, ok := cmd.(*instructions.Stage)
+	baseName, stageName, ok := parseFrom(in.Node)
 	if !ok {
 		return nil
 	}
-	l.stage = newVars()
-	res, _ := l.lex.expand(st.BaseName, layered{l.globals, l.platform})
-	base := res.Result
+	base, _ := l.lex.expand(baseName, &l.globalView, nil)
 	if parent, ok := l.stageEnv[strings.ToLower(base)]; ok {
 		l.stage = parent.clone()
+	} else {
+		l.stage = newVars()
 	}
+	l.stageView = append(l.stageView[:0], l.stage, l.globals, l.platform)
 	// A stage inherits its parent's ENV, not its ARGs; stageEnv keeps only
 	// ENV, so the stage's own vars start from that and gain ARGs below.
 	env := l.stage.clone()
-	if st.Name != "" {
-		l.stageEnv[strings.ToLower(st.Name)] = env
+	if stageName != "" {
+		l.stageEnv[stageName] = env
 	}
-	l.lastStage = st.Name
+	l.lastStage = stageName
 	l.curEnv = env
 	return nil
 }
 
 func (l *lowerer) arg(in *syntax.Instruction) error {
-	cmd, err := instructions.ParseInstruction(in.Node)
-	if err != nil {
-		return nil
-	}
-	ac, ok := cmd.(*instructions.ArgCommand)
+	args, ok := parseArg(in.Node)
 	if !ok {
 		return nil
 	}
-	scope := l.globals
+	scope, expandIn := l.globals, shell.EnvGetter(&l.globalView)
 	if l.stage != nil {
-		scope = l.stage
+		scope, expandIn = l.stage, l.stage
 	}
-	for _, kv := range ac.Args {
+	for _, kv := range args {
 		if v, ok := l.opt.BuildArgs[kv.Key]; ok {
 			scope.set(kv.Key, v)
 			continue
 		}
 		if kv.Value != nil {
-			expandIn := shell.EnvGetter(scope)
-			if l.stage == nil {
-				expandIn = layered{l.globals, l.platform}
-			}
 			// A value upstream cannot expand is its error to report, at
 			// the same line; here the variable just stays unset.
-			if v, err := l.lex.expand(*kv.Value, expandIn); err == nil {
-				scope.set(kv.Key, v.Result)
+			if v, err := l.lex.expand(*kv.Value, expandIn, nil); err == nil {
+				scope.set(kv.Key, v)
 				continue
 			}
 		}
 		// ARG NAME inside a stage takes the global or automatic value.
 		if l.stage != nil {
-			if v, ok := (layered{l.globals, l.platform}).Get(kv.Key); ok {
+			if v, ok := l.globalView.Get(kv.Key); ok {
 				scope.set(kv.Key, v)
 				continue
 			}
@@ -292,21 +292,17 @@ func (l *lowerer) env(in *syntax.Instruction) error {
 	if l.stage == nil {
 		return nil
 	}
-	cmd, err := instructions.ParseInstruction(in.Node)
-	if err != nil {
-		return nil
-	}
-	ec, ok := cmd.(*instructions.EnvCommand)
+	env, ok := parseEnv(in.Node)
 	if !ok {
 		return nil
 	}
-	for _, kv := range ec.Env {
-		v, err := l.lex.expand(kv.Value, l.stage)
+	for _, kv := range env {
+		v, err := l.lex.expand(kv.Value, l.stage, nil)
 		if err != nil {
 			continue // upstream reports it at this line
 		}
-		l.stage.set(kv.Key, v.Result)
-		l.curEnv.set(kv.Key, v.Result)
+		l.stage.set(kv.Key, v)
+		l.curEnv.set(kv.Key, v)
 	}
 	return nil
 }
@@ -363,24 +359,28 @@ func (l *lowerer) mountFrom(in *syntax.Instruction, n *parser.Node) error {
 // which stages to build.
 func (l *lowerer) stageRef(in *syntax.Instruction, ref string) (string, error) {
 	view := l.view()
-	res, err := l.lex.expand(ref, view)
+	undeclared := ""
+	res, err := l.lex.expand(ref, view, func(name string, set bool) {
+		if set {
+			l.noteRead(name)
+		} else if undeclared == "" && !view.declared(name) {
+			undeclared = name
+		}
+	})
 	if err != nil {
 		return "", l.errorf(in.StartLine, "%s: %v", ref, err)
 	}
-	for name := range res.Unmatched {
-		if !view.declared(name) {
-			return "", l.errorf(in.StartLine, "%s: variable %s cannot be known before the build: declare it with ARG or ENV before this line", ref, name)
-		}
+	if undeclared != "" {
+		return "", l.errorf(in.StartLine, "%s: variable %s cannot be known before the build: declare it with ARG or ENV before this line", ref, undeclared)
 	}
-	l.noteRead(res.Matched)
-	if res.Result == "" {
+	if res == "" {
 		return "", l.errorf(in.StartLine, "%s expands to an empty stage reference", ref)
 	}
-	return res.Result, nil
+	return res, nil
 }
 
-func (l *lowerer) noteRead(names map[string]struct{}) {
-	if _, ok := names["TARGETSTAGE"]; ok {
+func (l *lowerer) noteRead(name string) {
+	if name == "TARGETSTAGE" {
 		l.readTargetStage = true
 	}
 }
@@ -414,7 +414,7 @@ func (l *lowerer) eval(e syntax.Expr, line int) (bool, error) {
 		return syntax.Truthy(v), err
 	case *syntax.Defined:
 		_, ok := l.view().Get(e.Name)
-		l.noteRead(map[string]struct{}{e.Name: {}})
+		l.noteRead(e.Name)
 		return ok, nil
 	case *syntax.Exists:
 		p, err := l.word(e.Path, line)
@@ -456,17 +456,17 @@ func (l *lowerer) compare(e *syntax.Compare, line int) (bool, error) {
 // always a typo, so it is reported.
 func (l *lowerer) word(w syntax.Word, line int) (string, error) {
 	view := l.view()
-	res, err := l.lex.expand(w.Raw, view)
+	res, err := l.lex.expand(w.Raw, view, func(name string, set bool) {
+		if set {
+			l.noteRead(name)
+		} else if !view.declared(name) {
+			l.warn(&RuleConditionUndefinedVar, line, RuleConditionUndefinedVar.Format(name))
+		}
+	})
 	if err != nil {
 		return "", l.errorf(line, "%s: %v", w.Raw, err)
 	}
-	for name := range res.Unmatched {
-		if !view.declared(name) {
-			l.warn(&RuleConditionUndefinedVar, line, RuleConditionUndefinedVar.Format(name))
-		}
-	}
-	l.noteRead(res.Matched)
-	return res.Result, nil
+	return res, nil
 }
 
 func (l *lowerer) exists(pattern string, line int) (bool, error) {
@@ -492,9 +492,9 @@ func (l *lowerer) exists(pattern string, line int) (bool, error) {
 func lineEnding(line []byte) []byte {
 	switch {
 	case bytes.HasSuffix(line, []byte("\r\n")):
-		return []byte("\r\n")
+		return line[len(line)-2:]
 	case bytes.HasSuffix(line, []byte("\n")):
-		return []byte("\n")
+		return line[len(line)-1:]
 	}
 	return nil
 }

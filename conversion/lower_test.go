@@ -24,8 +24,10 @@ import (
 var goldenBuildPlatform = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 
 // TestLowerGolden runs testdata/lower/*.txt: sections "args" (flags as the
-// CLI takes them), "Dockerfile" and "context/<path>" in; "lowered",
-// "warnings" and "error" out.
+// CLI takes them), "Dockerfile", "context/<path>" and, for a named context,
+// "build-context/<name>/<path>" in; "lowered", "warnings" and "error" out.
+// A named context whose files are not read (an image, a repository) is
+// an arg: --build-context name=docker-image://….
 func TestLowerGolden(t *testing.T) {
 	for _, path := range golden.Glob(t, "lower/*.txt") {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
@@ -52,12 +54,26 @@ func lowerCase(t *testing.T, a *golden.Archive) (lowered, inputs, warnings, errT
 		t.Fatal("no Dockerfile section")
 	}
 	ctxFiles := map[string]string{}
+	namedFiles := map[string]map[string]string{}
 	for _, f := range a.Files {
 		if rel, ok := strings.CutPrefix(f.Name, "context/"); ok {
 			ctxFiles[rel] = f.Data
 		}
+		if rel, ok := strings.CutPrefix(f.Name, "build-context/"); ok {
+			name, rel, _ := strings.Cut(rel, "/")
+			if namedFiles[name] == nil {
+				namedFiles[name] = map[string]string{}
+			}
+			namedFiles[name][rel] = f.Data
+		}
 	}
-	ctxDir := testfs.Dir(t, ctxFiles)
+	dirCtx := DirContext{Root: testfs.Dir(t, ctxFiles)}
+	for name, files := range namedFiles {
+		if dirCtx.Named == nil {
+			dirCtx.Named = map[string]string{}
+		}
+		dirCtx.Named[name] = testfs.Dir(t, files)
+	}
 	opt := ConvertOpt{}
 	opt.BuildArgs = map[string]string{}
 	opt.BuildPlatforms = []ocispecs.Platform{goldenBuildPlatform}
@@ -73,6 +89,12 @@ func lowerCase(t *testing.T, a *golden.Archive) (lowered, inputs, warnings, errT
 			opt.TargetPlatform = &p
 		case "--target":
 			opt.Target = fields[i+1]
+		case "--build-context":
+			if dirCtx.Named == nil {
+				dirCtx.Named = map[string]string{}
+			}
+			k, v, _ := strings.Cut(fields[i+1], "=")
+			dirCtx.Named[k] = v
 		default:
 			t.Fatalf("unknown arg %s", fields[i])
 		}
@@ -85,7 +107,7 @@ func lowerCase(t *testing.T, a *golden.Archive) (lowered, inputs, warnings, errT
 	warn := func(rule, _, _, msg string, loc []parser.Range) {
 		fmt.Fprintf(&w, "%d: %s: %s\n", loc[0].Start.Line, rule, msg)
 	}
-	b := &Build{File: f, Context: DirContext{Root: ctxDir}}
+	b := &Build{File: f, Context: dirCtx}
 	res, err := b.Plain(context.Background(), opt, warn)
 	if err != nil {
 		return "", "", w.String(), err.Error() + "\n"

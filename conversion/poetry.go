@@ -2,12 +2,14 @@ package conversion
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/xdockerfile/xdockerfile/installer"
+	"github.com/xdockerfile/xdockerfile/pep508"
 	"github.com/xdockerfile/xdockerfile/poetry"
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
@@ -159,6 +161,11 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 		}
 	}
 	flags.Project = dir
+	named, err := l.pathContexts(exp)
+	if err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
+	flags.Contexts = slices.Sorted(maps.Keys(named))
 	input, err := installer.Prepare(exp, proj.SearchIndexes(), flags.Settings, lockName)
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
@@ -166,8 +173,11 @@ func (l *lowerer) poetryInstall(in *syntax.Instruction) error {
 	if err := l.checkPaths(input.Paths, lockName); err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
+	if err := l.checkContexts(input.Contexts, named, lockName); err != nil {
+		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
+	}
 	vcs := slices.ContainsFunc(exp.Requirements, func(r poetry.Requirement) bool { return r.Kind == "vcs" })
-	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, exp.Indexes, vcs, input.Paths))
+	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, exp.Indexes, vcs, input))
 	return nil
 }
 
@@ -198,7 +208,7 @@ func (l *lowerer) poetryInstallRoot(in *syntax.Instruction, flags *poetryFlags, 
 	if err != nil {
 		return l.errorf(in.StartLine, "POETRY INSTALL: %v", err)
 	}
-	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, search, false, input.Paths))
+	l.lowerPoetry(in, input, poetryRun(poetryContext+input.Digest[:16], flags, search, false, input))
 	return nil
 }
 
@@ -214,21 +224,26 @@ func (l *lowerer) lowerPoetry(in *syntax.Instruction, input *installer.Input, ru
 }
 
 // poetryRun is the plain RUN the instruction becomes, on one line: the
-// generated context input, the build context's paths (path dependencies,
-// or the project itself), a secret for each index's credentials, and one
-// for git's when vcs.
-func poetryRun(input string, flags *poetryFlags, indexes []poetry.Index, vcs bool, paths []string) string {
+// generated context called name, the build context's paths and the named
+// contexts that in reads (path dependencies, or the project itself), a
+// secret for each index's credentials, and one for git's when vcs.
+func poetryRun(name string, flags *poetryFlags, indexes []poetry.Index, vcs bool, in *installer.Input) string {
 	mounts := []string{
-		"--mount=type=bind,from=" + input + ",target=" + installer.InputDir,
+		"--mount=type=bind,from=" + name + ",target=" + installer.InputDir,
 		// Any USER may add to the cache: it holds nothing but files whose
 		// locked hash was checked before they were named after it.
 		"--mount=type=cache,id=xdockerfile,target=" + installer.CacheDir + ",mode=0777",
 		"--mount=type=tmpfs,target=" + installer.AuthDir,
 		"--mount=type=secret,id=" + flags.Secret + ",target=/run/secrets/" + flags.Secret,
 	}
-	for _, p := range paths {
-		// rw: builds write into their source tree; the writes are dropped
+	// rw: builds write into their source tree; the writes are dropped
+	for _, p := range in.Paths {
 		mounts = append(mounts, "--mount=type=bind,source="+p+",target="+path.Join(installer.PathsDir, p)+",rw")
+	}
+	// from= names a named context to dockerfile2llb, and its content is
+	// in the step's cache key as a path of the build context's is
+	for _, c := range in.Contexts {
+		mounts = append(mounts, "--mount=type=bind,from="+c.Context+",target="+path.Join(installer.ContextsDir, c.Context)+",rw")
 	}
 	if vcs {
 		mounts = append(mounts, "--mount=type=secret,id=git-credentials,target="+installer.GitCredentials)
@@ -275,6 +290,62 @@ func (l *lowerer) checkPaths(paths []string, lockName string) error {
 			if ok, err := l.opt.Context.Exists(l.ctx, p); err != nil || !ok {
 				return fmt.Errorf("%s: path dependency %s is not in the build context (or .dockerignore excludes it), or has no pyproject.toml or setup.py", lockName, p)
 			}
+		}
+	}
+	return nil
+}
+
+// pathContexts returns the named contexts the build has for exp's path
+// dependencies, by name (the package's, normalised): their files, or nil
+// when they cannot be read while lowering. installer.Prepare takes them
+// for the path dependencies outside the build context.
+func (l *lowerer) pathContexts(exp *poetry.Export) (map[string]Context, error) {
+	nc, ok := l.opt.Context.(NamedContexts)
+	if !ok {
+		return nil, nil
+	}
+	named := map[string]Context{}
+	for _, r := range exp.Requirements {
+		if r.Kind != "file" && r.Kind != "directory" {
+			continue
+		}
+		name := pep508.NormalizeName(r.Name)
+		c, given, err := nc.NamedContext(l.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if given {
+			named[name] = c
+		}
+	}
+	return named, nil
+}
+
+// checkContexts makes sure each named context a path dependency comes
+// from holds it, where its files can be read now; where they cannot, the
+// step checks.
+func (l *lowerer) checkContexts(paths []installer.ContextPath, named map[string]Context, lockName string) error {
+	for _, p := range paths {
+		c := named[p.Context]
+		if c == nil {
+			continue
+		}
+		var found bool
+		var err error
+		missing := "no pyproject.toml or setup.py at its root"
+		if p.File != "" {
+			missing = "no " + p.File
+			found, err = c.Exists(l.ctx, p.File)
+		} else {
+			var files map[string][]byte
+			files, err = c.ReadFiles(l.ctx, []string{"pyproject.toml", "setup.py"})
+			found = len(files) > 0
+		}
+		if err != nil {
+			return fmt.Errorf("named context %s: %w", p.Context, err)
+		}
+		if !found {
+			return fmt.Errorf("%s: %s is a path dependency at %s, and the named context %s given for it has %s (or its .dockerignore excludes it)", lockName, p.Package, p.Path, p.Context, missing)
 		}
 	}
 	return nil

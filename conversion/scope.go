@@ -10,28 +10,44 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// vars is a set of declared variables. A declared variable without a value
-// (ARG NAME with no default and no --build-arg) is present in declared but
-// not in vals, so ${NAME-x} and DEFINED behave as in the shell.
-type vars struct {
-	vals     map[string]string
-	declared map[string]bool
+// vars are the variables a scope declares, in the order of their
+// declaration. A declared variable without a value (ARG NAME with no
+// default and no --build-arg) is not set, so ${NAME-x} and DEFINED behave
+// as in the shell. A scope declares a handful: a list is cheaper to build,
+// copy and search than a map.
+type vars struct{ list []variable }
+
+type variable struct {
+	name, value string
+	set         bool
 }
 
-func newVars() *vars {
-	return &vars{vals: map[string]string{}, declared: map[string]bool{}}
+func newVars() *vars { return &vars{} }
+
+func (v *vars) find(k string) *variable {
+	for i := range v.list {
+		if v.list[i].name == k {
+			return &v.list[i]
+		}
+	}
+	return nil
 }
 
-func (v *vars) set(k, val string) { v.vals[k] = val; v.declared[k] = true }
-func (v *vars) declare(k string)  { delete(v.vals, k); v.declared[k] = true }
-
-func (v *vars) clone() *vars {
-	return &vars{vals: maps.Clone(v.vals), declared: maps.Clone(v.declared)}
+func (v *vars) put(k, val string, set bool) {
+	if x := v.find(k); x != nil {
+		x.value, x.set = val, set
+		return
+	}
+	v.list = append(v.list, variable{k, val, set})
 }
+
+func (v *vars) set(k, val string) { v.put(k, val, true) }
+func (v *vars) declare(k string)  { v.put(k, "", false) }
+func (v *vars) clone() *vars      { return &vars{slices.Clone(v.list)} }
 
 // Get and Keys make vars a shell.EnvGetter.
-func (v *vars) Get(k string) (string, bool) { val, ok := v.vals[k]; return val, ok }
-func (v *vars) Keys() []string              { return slices.Sorted(maps.Keys(v.vals)) }
+func (v *vars) Get(k string) (string, bool) { return layered{v}.Get(k) }
+func (v *vars) Keys() []string              { return layered{v}.Keys() }
 
 // layered looks names up in each layer in turn: what a condition sees is
 // the stage's own variables, then the global ARGs, then the automatic
@@ -40,27 +56,29 @@ type layered []*vars
 
 func (l layered) Get(k string) (string, bool) {
 	for _, v := range l {
-		if v.declared[k] {
-			val, ok := v.vals[k]
-			return val, ok
+		if x := v.find(k); x != nil {
+			return x.value, x.set
 		}
 	}
 	return "", false
 }
 
 func (l layered) Keys() []string {
-	seen := map[string]bool{}
+	var keys []string
 	for _, v := range l {
-		for k := range v.vals {
-			seen[k] = true
+		for _, x := range v.list {
+			if x.set && !slices.Contains(keys, x.name) {
+				keys = append(keys, x.name)
+			}
 		}
 	}
-	return slices.Sorted(maps.Keys(seen))
+	slices.Sort(keys)
+	return keys
 }
 
 func (l layered) declared(k string) bool {
 	for _, v := range l {
-		if v.declared[k] {
+		if v.find(k) != nil {
 			return true
 		}
 	}
@@ -73,7 +91,7 @@ func platformArgs(target, build ocispecs.Platform, stage string, overrides map[s
 	if stage == "" {
 		stage = "default"
 	}
-	v := newVars()
+	v := &vars{list: make([]variable, 0, 11)}
 	for _, kv := range [...][2]string{
 		{"BUILDPLATFORM", platforms.Format(build)},
 		{"BUILDOS", build.OS},
@@ -119,27 +137,38 @@ func (x *wordLexer) ProcessWords(word string, env shell.EnvGetter) ([]string, er
 	return x.shell().ProcessWords(word, env)
 }
 
-// expand is ProcessWordWithMatches, less the Words of the result.
-func (x *wordLexer) expand(word string, env shell.EnvGetter) (shell.ProcessWordResult, error) {
+// expand is ProcessWordWithMatches, less the Words of the result; read,
+// when not nil, is told each variable the word reads and whether it is set.
+func (x *wordLexer) expand(word string, env shell.EnvGetter, read func(name string, set bool)) (string, error) {
 	if len(word) >= 2 && (word[0] == '"' || word[0] == '\'') && word[len(word)-1] == word[0] &&
 		x.literal(word[1:len(word)-1]) {
-		return shell.ProcessWordResult{Result: word[1 : len(word)-1]}, nil
+		return word[1 : len(word)-1], nil
 	}
 	if x.literal(word) {
-		return shell.ProcessWordResult{Result: word}, nil
+		return word, nil
 	}
 	name, ok := strings.CutPrefix(word, "$")
 	if braced, ok2 := strings.CutPrefix(name, "{"); ok && ok2 {
 		name, ok = strings.CutSuffix(braced, "}")
 	}
 	if !ok || !isName(name) {
-		return x.shell().ProcessWordWithMatches(word, env)
+		res, err := x.shell().ProcessWordWithMatches(word, env)
+		if err != nil || read == nil {
+			return res.Result, err
+		}
+		for _, name := range slices.Sorted(maps.Keys(res.Matched)) {
+			read(name, true)
+		}
+		for _, name := range slices.Sorted(maps.Keys(res.Unmatched)) {
+			read(name, false)
+		}
+		return res.Result, nil
 	}
-	found := map[string]struct{}{name: {}}
-	if v, ok := env.Get(name); ok {
-		return shell.ProcessWordResult{Result: v, Matched: found}, nil
+	v, set := env.Get(name)
+	if read != nil {
+		read(name, set)
 	}
-	return shell.ProcessWordResult{Unmatched: found}, nil
+	return v, nil
 }
 
 // literal reports whether the lexer would return s unchanged: printable

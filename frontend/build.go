@@ -49,7 +49,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 	if err != nil {
 		return nil, conversion.WithLocation(err)
 	}
-	b := &conversion.Build{File: f, Context: &mainContext{bc: bc, c: c}, Register: gw.register}
+	b := &conversion.Build{File: f, Context: newMainContext(bc, c), Register: gw.register}
 
 	convertOpt := conversion.ConvertOpt{
 		Config:       bc.Config,

@@ -858,6 +858,10 @@ def main():
                 label, "-".join(best), platform_tags()[0], ", ".join(f["file"] for f in pkg["files"]) or "no files"))
         wheels.append((pkg, chosen, have))
 
+    for pkg, _ in builds:
+        if pkg.get("context"):
+            check_context(pkg)  # before anything is downloaded or installed
+
     index = Index(cfg)
     cache = Cache(cfg["cache_dir"])
     written, fetched = [], [0, 0]
@@ -893,13 +897,38 @@ def main():
         for local in (False, True):
             batch = [p for p, _ in builds if bool(p.get("path")) == local]
             if batch:
-                pip_install(cfg, venv, index, [p["line"] for p in batch], ", ".join(
-                    ("the current project " if p.get("root") else "") + p["name"] for p in batch), local)
+                pip_install(cfg, venv, index, [p["line"] for p in batch], ", ".join(map(describe, batch)), local)
     if cfg.get("compile") and written:
         compile_files(venv, [p for p in written if p.endswith(".py")])
     log("xdockerfile: installed %d packages (%d downloaded, %.1f MB; %d from cache; %d built; %d skipped by markers) in %.1fs" % (
         len(wheels) + len(builds), fetched[0], fetched[1] / 1e6, len(wheels) - fetched[0], len(builds), skipped,
         time.monotonic() - start))
+
+
+def describe(pkg):
+    """Names a package that needs a build, and where it comes from."""
+    if pkg.get("root"):
+        return "the current project " + pkg["name"]
+    if pkg.get("context"):
+        return "%s (from the named context %s)" % (pkg["name"], pkg["context"])
+    return pkg["name"]
+
+
+def check_context(pkg):
+    """Makes sure the named context bound for a path dependency outside the
+    build context holds it: the project (pyproject.toml or setup.py at its
+    root), or the locked archive."""
+    where = pkg["line"].split(" @ file://", 1)[1].split()[0]
+    if os.path.isdir(where):
+        if any(os.path.isfile(os.path.join(where, f)) for f in ("pyproject.toml", "setup.py")):
+            return
+        missing = "no pyproject.toml or setup.py at its root"
+    elif os.path.isfile(where):
+        return
+    else:
+        missing = "no " + os.path.basename(where)
+    raise Failure("%s: the named context %s, given for the path dependency %s, has %s (or its .dockerignore excludes it)"
+                  % (pkg["name"], pkg["context"], pkg["path"], missing))
 
 
 def fetch(cache, index, item):

@@ -39,6 +39,10 @@ const (
 	// the build context.
 	PathsDir = "/run/xdockerfile-paths"
 
+	// ContextsDir is where path dependencies from named contexts are
+	// bound, each at ContextsDir/<the context's name>.
+	ContextsDir = "/run/xdockerfile-contexts"
+
 	// GitCredentials is where git dependencies find their credentials:
 	// the secret "git-credentials", in git's credential-store format
 	// (https://user:token@host, one a line).
@@ -53,15 +57,29 @@ type Settings struct {
 	WithPip       bool   // bootstrap pip into the venv
 	AllowUnhashed bool   // install packages the lock has no hash for
 	Project       string // the project's directory in the build context
+	// Contexts are the build's named contexts that path dependencies
+	// outside the build context may come from: a context named after
+	// the package (as normalised) holds its directory, or its archive.
+	Contexts []string
 }
 
-// Input is what a step needs: its files, named by their digest, and the
-// paths of the build context it reads (path dependencies), to bind at
-// PathsDir.
+// Input is what a step needs: its files, named by their digest, the paths
+// of the build context it reads (path dependencies), to bind at PathsDir,
+// and the named contexts it reads, to bind at ContextsDir.
 type Input struct {
-	Files  map[string][]byte
-	Digest string
-	Paths  []string
+	Files    map[string][]byte
+	Digest   string
+	Paths    []string
+	Contexts []ContextPath
+}
+
+// ContextPath is a path dependency outside the build context, taken from
+// the named context of its name.
+type ContextPath struct {
+	Package string // as locked
+	Context string // the named context: the package's name, normalised
+	Path    string // as locked, from the build context's root (it starts with ../, or is absolute)
+	File    string // an archive's name in the context; "" when the context is the project's directory
 }
 
 // Plan is install.json.
@@ -97,6 +115,9 @@ type Package struct {
 	Build bool   `json:"build,omitempty"`
 	Line  string `json:"line"`           // the requirement with its hashes, for pip
 	Path  string `json:"path,omitempty"` // a path dependency's place in the build context
+	// Context names the named context a path dependency outside the
+	// build context comes from; Path is then where it would have been.
+	Context string `json:"context,omitempty"`
 	// Root marks the project itself (POETRY INSTALL --only-root), built
 	// from Path like a path dependency.
 	Root bool `json:"root,omitempty"`
@@ -127,23 +148,33 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 		p.Line += "\n"
 		switch {
 		case r.Kind == "file" || r.Kind == "directory":
-			// Built by pip from the build context, after the locked set,
-			// and installed as a regular package: a venv copied into
-			// another stage keeps working.
+			// Built by pip from the build context, or from a named
+			// context, after the locked set, and installed as a regular
+			// package: a venv copied into another stage keeps working.
 			rel := path.Join(s.Project, r.Path)
+			at := path.Join(PathsDir, rel)
+			p.Build, p.Path, p.Dist = true, rel, r.Name
 			if path.IsAbs(r.Path) || rel == ".." || strings.HasPrefix(rel, "../") {
-				return nil, fmt.Errorf("%s: %s is a path dependency at %s, outside the build context: build from a directory that holds both, with POETRY INSTALL --project=<the project's directory in it>", lockName, r.Name, r.Path)
+				if path.IsAbs(r.Path) {
+					rel = path.Clean(r.Path)
+				}
+				cp, err := fromContext(r, rel, s.Contexts, lockName)
+				if err != nil {
+					return nil, err
+				}
+				at = path.Join(ContextsDir, cp.Context, cp.File)
+				p.Path, p.Context = rel, cp.Context
+				in.Contexts = append(in.Contexts, cp)
+			} else {
+				in.Paths = append(in.Paths, rel)
 			}
-			p.Build, p.Path = true, rel
-			p.Dist = r.Name
-			p.Line = r.Name + " @ file://" + path.Join(PathsDir, rel)
+			p.Line = r.Name + " @ file://" + at
 			if r.Kind == "file" {
 				for _, h := range r.Hashes {
 					p.Line += " --hash=" + h
 				}
 			}
 			p.Line += "\n"
-			in.Paths = append(in.Paths, rel)
 		case r.Kind == "url" && strings.HasSuffix(r.URL, ".whl") && len(r.Hashes) > 0 && !strings.Contains(r.URL, "#"):
 			// a wheel at a URL: ours to download, check and unpack
 			for i := range p.Files {
@@ -169,6 +200,25 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 		return nil, err
 	}
 	return in, nil
+}
+
+// fromContext is the path dependency r, at rel outside the build context,
+// from the named context of its name; without one, the error says how to
+// give it.
+func fromContext(r poetry.Requirement, rel string, contexts []string, lockName string) (ContextPath, error) {
+	cp := ContextPath{Package: r.Name, Context: pep508.NormalizeName(r.Name), Path: rel}
+	dir := rel
+	if r.Kind == "file" {
+		cp.File, dir = path.Base(rel), path.Dir(rel)
+	}
+	if slices.Contains(contexts, cp.Context) {
+		return cp, nil
+	}
+	what := "it"
+	if r.Kind == "file" {
+		what = "the directory holding it"
+	}
+	return cp, fmt.Errorf("%s: %s is a path dependency at %s, outside the build context: build from a directory that holds both, with POETRY INSTALL --project=<the project's directory in it>, or pass %s as a named context: --build-context %s=%s", lockName, r.Name, r.Path, what, cp.Context, dir)
 }
 
 // PrepareRoot makes the input of POETRY INSTALL --only-root: the project

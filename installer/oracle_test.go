@@ -290,6 +290,14 @@ func TestFailures(t *testing.T) {
 		{"not on the index", func(p *Plan) { p.Packages[0].Files[0].Name = "alpha-1.0-py2.py3-none-any.whl" },
 			"alpha 1.0: alpha-1.0-py2.py3-none-any.whl is not on " + good.url},
 		{"bad marker", func(p *Plan) { p.Packages[0].Marker = `python_version >> "3"` }, "alpha 1.0: invalid marker"},
+		{"named context without the project", func(p *Plan) {
+			p.Packages = append(p.Packages, Package{Name: "common", Dist: "common", Version: "0.1.0", Files: []File{}, Build: true,
+				Line: "common @ file://" + t.TempDir() + "\n", Path: "../libs/common", Context: "common"})
+		}, "common: the named context common, given for the path dependency ../libs/common, has no pyproject.toml or setup.py at its root"},
+		{"named context without the archive", func(p *Plan) {
+			p.Packages = append(p.Packages, Package{Name: "common", Dist: "common", Version: "0.1.0", Files: []File{}, Build: true,
+				Line: "common @ file://" + filepath.Join(t.TempDir(), "common-0.1.0.tar.gz") + " --hash=sha256:00\n", Path: "../dist/common-0.1.0.tar.gz", Context: "common"})
+		}, "common: the named context common, given for the path dependency ../dist/common-0.1.0.tar.gz, has no common-0.1.0.tar.gz"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

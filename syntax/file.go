@@ -3,7 +3,6 @@ package syntax
 import (
 	"bytes"
 	"errors"
-	"regexp"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -77,8 +76,6 @@ func Walk(body []Node, fn func(*Instruction)) {
 	}
 }
 
-var blockKeyword = regexp.MustCompile(`(?i)^\s*(else\s+if|if|else|end|done)(\s+|$)`)
-
 // Parse reads an xdockerfile. name is used in error messages.
 func Parse(name string, data []byte) (*File, error) {
 	f, nodes, err := lexNodes(name, data)
@@ -123,6 +120,7 @@ func lexNodes(name string, data []byte) (*File, []*parser.Node, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	x.src = string(x.data)
 	var nodes, parse []*parser.Node
 	var doc bytes.Buffer
 	if x.escape != parser.DefaultEscapeToken {
@@ -136,13 +134,19 @@ func lexNodes(name string, data []byte) (*File, []*parser.Node, error) {
 		if !more {
 			break
 		}
-		if n, ok := in.node(); ok {
-			nodes = append(nodes, n)
-			continue
+		x.splitFlags(&in)
+		light := blockKeyword(in.kw) || in.light()
+		if !light {
+			if n, ok := x.node(&in); ok {
+				nodes = append(nodes, n)
+				continue
+			}
 		}
-		n := &parser.Node{Value: string(in.keyword), Original: string(in.text), StartLine: in.start, EndLine: in.end}
+		n := &x.nodes(1)[0]
+		n.Original = x.original(&in)
+		n.Value, n.StartLine, n.EndLine = n.Original[:len(in.keyword)], in.start, in.end
 		nodes = append(nodes, n)
-		if _, block := blockKeywords[in.kw]; block || in.light() {
+		if light {
 			continue
 		}
 		parse = append(parse, n)
@@ -171,7 +175,15 @@ func lexNodes(name string, data []byte) (*File, []*parser.Node, error) {
 	return &File{Name: name, Data: data, Escape: rune(x.escape)}, nodes, nil
 }
 
-var blockKeywords = map[string]struct{}{"if": {}, "else": {}, "end": {}, "done": {}}
+// blockKeyword reports whether a keyword in lower case opens, continues or
+// closes a block.
+func blockKeyword(kw string) bool {
+	switch kw {
+	case "if", "else", "end", "done":
+		return true
+	}
+	return false
+}
 
 type blockBuilder struct {
 	file  *File
@@ -198,22 +210,20 @@ func (b *blockBuilder) add(n *parser.Node) {
 	r := Range{n.StartLine, n.EndLine}
 	kw := n.Value
 	if len(kw) <= len("else") { // nothing longer lowers to a block keyword
-		kw = strings.ToLower(kw)
+		kw = lower([]byte(kw))
 	}
-	if _, ok := blockKeywords[kw]; !ok {
+	if !blockKeyword(kw) {
 		b.insts = append(b.insts, Instruction{n})
 		body := b.body()
 		*body = append(*body, &b.insts[len(b.insts)-1])
 		return
 	}
 	b.file.Blocks = true
-	m := blockKeyword.FindStringSubmatchIndex(n.Original)
-	if m == nil {
+	head, rest, ok := blockHead(n.Original)
+	if !ok {
 		b.errorf(r.Start, "cannot read %s line", strings.ToUpper(kw))
 		return
 	}
-	head := strings.ToUpper(strings.Join(strings.Fields(n.Original[m[2]:m[3]]), " "))
-	rest := strings.TrimSpace(n.Original[m[1]:])
 
 	switch head {
 	case "IF":
@@ -247,6 +257,37 @@ func (b *blockBuilder) add(n *parser.Node) {
 		blk.End = r
 		b.open = b.open[:len(b.open)-1]
 	}
+}
+
+// blockHead splits a block line into IF, ELSE IF, ELSE, END or DONE and
+// the rest, as `(?i)^\s*(else\s+if|if|else|end|done)(\s+|$)` would.
+func blockHead(line string) (head, rest string, ok bool) {
+	word, rest := cutWord(line)
+	for _, kw := range [...]string{"IF", "ELSE", "END", "DONE"} {
+		if strings.EqualFold(word, kw) {
+			head, ok = kw, true
+		}
+	}
+	if head == "ELSE" && rest != "" {
+		if word, after := cutWord(rest); strings.EqualFold(word, "IF") {
+			head, rest = "ELSE IF", after
+		}
+	}
+	return head, strings.TrimSpace(rest), ok
+}
+
+// cutWord returns the first word of s, delimited by the white space of
+// regular expressions (\s), and what follows it.
+func cutWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) && isSpaceRE(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !isSpaceRE(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
 }
 
 func (b *blockBuilder) innermost(r Range, head string) *Block {

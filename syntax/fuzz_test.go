@@ -3,6 +3,7 @@ package syntax
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,8 +72,8 @@ func FuzzParse(f *testing.F) {
 func FuzzCondition(f *testing.F) {
 	for _, s := range seeds(f) {
 		for _, line := range strings.Split(s, "\n") {
-			if m := blockKeyword.FindStringSubmatchIndex(line); m != nil {
-				f.Add(strings.TrimSpace(line[m[1]:]))
+			if _, cond, ok := blockHead(line); ok {
+				f.Add(cond)
 			}
 		}
 	}
@@ -87,6 +88,29 @@ func FuzzCondition(f *testing.F) {
 		}
 		if again.String() != e.String() {
 			t.Fatalf("%q: %q reparsed as %q", src, e.String(), again.String())
+		}
+	})
+}
+
+// FuzzBlockHead holds blockHead to the regular expression it stands for.
+func FuzzBlockHead(f *testing.F) {
+	re := regexp.MustCompile(`(?i)^\s*(else\s+if|if|else|end|done)(\s+|$)`)
+	for _, s := range []string{"IF $A", "else if x", "ELSE\tIF", "ELSE IFX", "ELSE IF\vx", " end ", "Done",
+		"ELSE\vIF", "EL\u017fE", "IF", "ELSE  IF  a b ", "IFELSE", "\u00a0IF"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		head, rest, ok := blockHead(line)
+		m := re.FindStringSubmatchIndex(line)
+		if ok != (m != nil) {
+			t.Fatalf("%q: blockHead %v, the expression %v", line, ok, m != nil)
+		}
+		if !ok {
+			return
+		}
+		wantHead := strings.ToUpper(strings.Join(strings.Fields(line[m[2]:m[3]]), " "))
+		if wantRest := strings.TrimSpace(line[m[1]:]); head != wantHead || rest != wantRest {
+			t.Fatalf("%q: blockHead %q %q, the expression %q %q", line, head, rest, wantHead, wantRest)
 		}
 	})
 }

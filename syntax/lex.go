@@ -40,17 +40,22 @@ type lexed struct {
 	// text is the logical line: continuations joined, comment and empty
 	// lines in them dropped, as parser.Node.Original. It is only valid until
 	// the next call to next.
-	text  []byte
-	flags [][]byte // the leading --flags, as the parser splits them
-	// args is the offset in text of what follows the flags.
-	args   int
+	text   []byte
+	at     int // the offset of text in the data, or -1 if it joins lines
 	escape rune
+
+	// Set by splitFlags, which few instructions need.
+	split bool
+	flags [][]byte // the leading --flags, as the parser splits them
+	args  int      // the offset in text of what follows the flags
 }
 
 type lexer struct {
 	data   []byte
-	pos    int // offset of the next line
-	line   int // physical lines read
+	src    string        // data as a string, when nodes are built
+	slab   []parser.Node // the nodes still free, when nodes are built
+	pos    int           // offset of the next line
+	line   int           // physical lines read
 	escape byte
 	text   []byte   // reused for lexed.text
 	flags  [][]byte // reused for lexed.flags
@@ -60,26 +65,82 @@ type lexer struct {
 // newLexer reads the parser directives, of which only escape matters here.
 func newLexer(data []byte) (*lexer, error) {
 	x := &lexer{data: bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), escape: '\\'}
-	var dp parser.DirectiveParser
+	var seen [len(directives)]bool
 	for pos := 0; pos < len(x.data); {
 		line, next := lineAt(x.data, pos)
-		d, err := dp.ParseLine(bytes.TrimLeftFunc(line, unicode.IsSpace))
-		if err != nil {
-			return nil, errUnsure // the parser's to report
-		}
-		if d == nil {
+		name, value, ok := directive(bytes.TrimLeftFunc(line, unicode.IsSpace))
+		if !ok {
 			break
 		}
-		if d.Name == "escape" {
-			if d.Value != "`" && d.Value != `\` {
+		if seen[name] {
+			return nil, errUnsure // the parser's to report
+		}
+		seen[name] = true
+		if name == escapeDirective {
+			if value != "`" && value != `\` {
 				return nil, errUnsure
 			}
-			x.escape = d.Value[0]
+			x.escape = value[0]
 		}
 		pos = next
 	}
 	return x, nil
 }
+
+const escapeDirective = 1 // in directives
+
+// directive reads a line as parser.DirectiveParser does, without its
+// regular expression (`^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` after
+// "#"), which costs more than the rest of the lexer on a short file: ok
+// is false for a line that ends the directives, name indexes directives.
+func directive(line []byte) (name int, value string, ok bool) {
+	rest, ok := bytes.CutPrefix(line, []byte("#"))
+	if !ok {
+		return 0, "", false
+	}
+	rest = bytes.TrimLeftFunc(rest, unicode.IsSpace)
+	n := 0
+	for n < len(rest) && ('a' <= rest[n]|0x20 && rest[n]|0x20 <= 'z' || n > 0 && '0' <= rest[n] && rest[n] <= '9') {
+		n++
+	}
+	key := rest[:n]
+	rest = trimSpaceRE(rest[n:], true)
+	rest, ok = bytes.CutPrefix(rest, []byte("="))
+	if !ok || len(rest) == 0 {
+		return 0, "", false
+	}
+	// The lazy (.+?) takes what \s* leaves, and at least one byte: the
+	// last one of a value that is all space.
+	if v := trimSpaceRE(trimSpaceRE(rest, true), false); len(v) > 0 {
+		rest = v
+	} else {
+		rest = rest[len(rest)-1:]
+	}
+	for i, k := range directives {
+		if strings.EqualFold(string(key), k) {
+			return i, string(rest), true
+		}
+	}
+	return 0, "", false
+}
+
+// directives are the parser's, in the order directive numbers them.
+var directives = [...]string{"syntax", "escape", "check"}
+
+// trimSpaceRE trims white space as regular expressions see it from the
+// start or the end of b.
+func trimSpaceRE(b []byte, start bool) []byte {
+	for start && len(b) > 0 && isSpaceRE(b[0]) {
+		b = b[1:]
+	}
+	for !start && len(b) > 0 && isSpaceRE(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// isSpaceRE is the \s of regular expressions: [\t\n\f\r ].
+func isSpaceRE(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
 
 // lineAt returns the line at pos without its line ending (as the parser's
 // trimNewline: every trailing \r and \n), and where the next line starts.
@@ -90,7 +151,10 @@ func lineAt(data []byte, pos int) (line []byte, next int) {
 	} else {
 		end, next = pos+end, pos+end+1
 	}
-	return bytes.TrimRight(data[pos:end], "\r\n"), next
+	for end > pos && (data[end-1] == '\r' || data[end-1] == '\n') {
+		end--
+	}
+	return data[pos:end], next
 }
 
 func (x *lexer) readLine() ([]byte, error) {
@@ -105,9 +169,9 @@ func (x *lexer) readLine() ([]byte, error) {
 
 // isBlank is the set of parser's reWhitespace, which ends the keyword;
 // with '\n' it is also the ASCII part of unicode.IsSpace.
-func isBlank(b byte) bool {
-	return b == ' ' || b == '\t' || b == '\v' || b == '\f' || b == '\r'
-}
+func isBlank(b byte) bool { return blank[b] }
+
+var blank = [256]bool{' ': true, '\t': true, '\v': true, '\f': true, '\r': true}
 
 // trimLeft trims leading white space; a line that starts with a non-ASCII
 // byte may start with Unicode white space, which the parser also trims.
@@ -125,15 +189,18 @@ func trimLeft(line []byte) ([]byte, error) {
 // joins the next line to it (the parser's lineContinuationRegex), and
 // returns the line without it.
 func (x *lexer) continues(line []byte) ([]byte, bool) {
-	t := bytes.TrimRight(line, " \t")
-	n := len(t)
-	if n == 0 || t[n-1] != x.escape || (n > 1 && t[n-2] == x.escape) {
+	n := len(line)
+	for n > 0 && (line[n-1] == ' ' || line[n-1] == '\t') {
+		n--
+	}
+	if n == 0 || line[n-1] != x.escape || (n > 1 && line[n-2] == x.escape) {
 		return line, false
 	}
-	return t[:n-1], true
+	return line[:n-1], true
 }
 
 // next returns the next instruction, or false at the end of the file.
+// Its flags are split on demand, by splitFlags.
 func (x *lexer) next() (lexed, bool, error) {
 	in := lexed{escape: rune(x.escape)}
 	var first []byte
@@ -146,11 +213,12 @@ func (x *lexer) next() (lexed, bool, error) {
 		if err != nil {
 			return in, false, err
 		}
-		if line, err = trimLeft(line); err != nil {
+		t, err := trimLeft(line)
+		if err != nil {
 			return in, false, err
 		}
-		if len(line) > 0 && line[0] != '#' {
-			first = line
+		if len(t) > 0 && t[0] != '#' {
+			first, in.at = t, in.from+len(line)-len(t)
 		}
 	}
 	in.start = x.line
@@ -166,7 +234,11 @@ func (x *lexer) next() (lexed, bool, error) {
 	}
 
 	text, more := x.continues(first)
-	x.text = append(x.text[:0], text...)
+	in.text = text
+	if more {
+		x.text = append(x.text[:0], text...)
+		in.text, in.at = x.text, -1
+	}
 	for more && x.pos < len(x.data) {
 		line, err := x.readLine()
 		if err != nil {
@@ -181,11 +253,10 @@ func (x *lexer) next() (lexed, bool, error) {
 		}
 		text, more = x.continues(line)
 		x.text = append(x.text, text...)
+		in.text = x.text
 	}
-	in.text = x.text
 	in.keyword = in.text[:len(kw)]
 	in.kw = lower(in.keyword)
-	x.splitFlags(&in)
 
 	if bytes.Contains(in.text, []byte("<<")) {
 		if err := x.skipHeredocs(&in); err != nil {
@@ -196,23 +267,34 @@ func (x *lexer) next() (lexed, bool, error) {
 	return in, true, nil
 }
 
+// original is the text as a string, a part of the data's when it can.
+func (x *lexer) original(in *lexed) string {
+	if in.at >= 0 && x.src != "" {
+		return x.src[in.at : in.at+len(in.text)]
+	}
+	return string(in.text)
+}
+
 // splitFlags splits the leading --flags as the parser's
 // extractBuilderFlags does: quotes group, the escape character escapes
 // (each byte read as a rune, even a UTF-8 one), and "--" ends the flags.
 func (x *lexer) splitFlags(in *lexed) {
-	space := func(b byte) bool { return unicode.IsSpace(rune(b)) }
+	if in.split {
+		return
+	}
+	in.split = true
 	x.flags, x.words = x.flags[:0], x.words[:0]
 	t := bytes.TrimSpace(in.text)
 	pos := len(in.keyword)
 	for {
-		for pos < len(t) && space(t[pos]) {
+		for pos < len(t) && isSpaceByte(t[pos]) {
 			pos++
 		}
 		if !bytes.HasPrefix(t[pos:], []byte("--")) {
 			break
 		}
 		start, quote := len(x.words), byte(0)
-		for ; pos < len(t) && (quote != 0 || !space(t[pos])); pos++ {
+		for ; pos < len(t) && (quote != 0 || !isSpaceByte(t[pos])); pos++ {
 			c := t[pos]
 			switch {
 			case quote == 0 && (c == '"' || c == '\''):
@@ -228,7 +310,11 @@ func (x *lexer) splitFlags(in *lexed) {
 				pos++
 				c = t[pos]
 			}
-			x.words = utf8.AppendRune(x.words, rune(c))
+			if c < utf8.RuneSelf {
+				x.words = append(x.words, c)
+			} else {
+				x.words = utf8.AppendRune(x.words, rune(c))
+			}
 		}
 		word := x.words[start:]
 		if string(word) == "--" {
@@ -238,6 +324,15 @@ func (x *lexer) splitFlags(in *lexed) {
 		x.flags = append(x.flags, word)
 	}
 	in.flags, in.args = x.flags, pos
+}
+
+// isSpaceByte is unicode.IsSpace of a byte read as a rune.
+func isSpaceByte(b byte) bool {
+	switch b {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xa0:
+		return true
+	}
+	return false
 }
 
 // maybeJSON reports whether the instruction's arguments may be a JSON
@@ -255,6 +350,7 @@ func (x *lexer) skipHeredocs(in *lexed) error {
 	default:
 		return nil
 	}
+	x.splitFlags(in)
 	if in.maybeJSON() {
 		return errUnsure
 	}
@@ -263,6 +359,9 @@ func (x *lexer) skipHeredocs(in *lexed) error {
 	lex.RawQuotes, lex.RawEscapes, lex.SkipUnsetEnv = true, true, true
 	words, _ := lex.ProcessWords(string(in.text), shell.EnvsFromSlice(nil))
 	for _, w := range words {
+		if !strings.Contains(w, "<<") {
+			continue // what the parser's pattern needs
+		}
 		h, err := parser.ParseHeredoc(w)
 		if err != nil {
 			return errUnsure
@@ -289,16 +388,10 @@ func (x *lexer) skipHeredocs(in *lexed) error {
 	return nil
 }
 
-// keywords are the instructions, ours included, in lower case.
-var keywords = map[string]string{}
-
-func init() {
-	for _, k := range []string{"add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from",
-		"healthcheck", "label", "maintainer", "onbuild", "run", "shell", "stopsignal", "user",
-		"volume", "workdir", "if", "else", "end", "done", "poetry"} {
-		keywords[k] = k
-	}
-}
+// keywords are the instructions, ours included, in lower case, the most
+// frequent first.
+var keywords = strings.Fields(`run copy from env arg workdir add label expose cmd entrypoint user
+	if else end done poetry volume shell onbuild healthcheck stopsignal maintainer`)
 
 // lower is strings.ToLower, without allocating for a keyword.
 func lower(b []byte) string {
@@ -310,8 +403,10 @@ func lower(b []byte) string {
 			}
 			buf[i] = c
 		}
-		if k, ok := keywords[string(buf[:len(b)])]; ok {
-			return k
+		for _, k := range keywords {
+			if k == string(buf[:len(b)]) {
+				return k
+			}
 		}
 	}
 	return strings.ToLower(string(b))

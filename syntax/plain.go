@@ -27,7 +27,7 @@ func plain(data []byte) (escape rune, ok bool) {
 	}
 	for {
 		in, more, err := x.next()
-		if err != nil || (more && in.extended()) {
+		if err != nil || (more && x.extended(&in)) {
 			return 0, false
 		}
 		if !more {
@@ -49,13 +49,17 @@ func Read(name string, data []byte) (*File, error) {
 // extended reports whether an instruction may use an extension. Lowering
 // reads --from of COPY and ADD and from= of RUN --mount, also under
 // ONBUILD.
-func (in *lexed) extended() bool {
+func (x *lexer) extended(in *lexed) bool {
 	switch in.kw {
 	case "if", "else", "end", "done", "poetry":
 		return true
 	case "onbuild":
 		return bytes.IndexByte(in.text, '$') >= 0
 	case "copy", "add", "run":
+		if bytes.IndexByte(in.text, '$') < 0 {
+			return false
+		}
+		x.splitFlags(in)
 		for _, f := range in.flags {
 			if bytes.IndexByte(f, '$') >= 0 && bytes.Contains(bytes.ToLower(f), []byte("from")) {
 				return true
@@ -102,7 +106,7 @@ func (in *lexed) light() bool {
 // the node BuildKit's parser would build, so that a typical file needs no
 // parser at all: plain ASCII words with no quote, escape or heredoc.
 // TestLexerOnEveryFile and FuzzLexer hold them equal to the parser's.
-func (in *lexed) node() (*parser.Node, bool) {
+func (x *lexer) node(in *lexed) (*parser.Node, bool) {
 	switch in.kw {
 	case "from", "arg", "env", "copy", "add", "run":
 	default:
@@ -118,16 +122,8 @@ func (in *lexed) node() (*parser.Node, bool) {
 	if bytes.HasPrefix(rest, []byte("[")) || bytes.Contains(rest, []byte("<<")) {
 		return nil, false
 	}
-	// Every string of the node is a part of Original.
-	orig := string(t)
-	n := &parser.Node{Value: orig[:len(in.keyword)], Original: orig, Flags: make([]string, 0, len(in.flags)),
-		StartLine: in.start, EndLine: in.end}
-	for i, j := range words(t, len(in.keyword), in.args) {
-		if orig[i:j] != "--" { // the end of the flags
-			n.Flags = append(n.Flags, orig[i:j])
-		}
-	}
-	// The argument nodes, allocated at once.
+	// The node and its arguments are allocated at once, and every string
+	// of them is a part of Original.
 	count := 0
 	for range words(t, in.args, len(t)) {
 		count++
@@ -138,12 +134,22 @@ func (in *lexed) node() (*parser.Node, bool) {
 	case "env":
 		count *= 3 // key, value, "="
 	}
-	pool := make([]parser.Node, 0, count)
+	pool := x.nodes(1 + count)[:1]
+	orig := x.original(in)
+	n := &pool[0]
+	n.Value, n.Original, n.StartLine, n.EndLine = orig[:len(in.keyword)], orig, in.start, in.end
+	n.Flags = make([]string, 0, len(in.flags))
+	for i, j := range words(t, len(in.keyword), in.args) {
+		if orig[i:j] != "--" { // the end of the flags
+			n.Flags = append(n.Flags, orig[i:j])
+		}
+	}
 	next := &n.Next
 	add := func(values ...string) {
 		for _, v := range values {
-			pool = append(pool, parser.Node{Value: v})
+			pool = pool[:len(pool)+1]
 			*next = &pool[len(pool)-1]
+			(*next).Value = v
 			next = &(*next).Next
 		}
 	}
@@ -167,6 +173,17 @@ func (in *lexed) node() (*parser.Node, bool) {
 		}
 	}
 	return n, true
+}
+
+// nodes returns n free nodes. A file's nodes live and die together, so
+// they are allocated a few dozen at a time.
+func (x *lexer) nodes(n int) []parser.Node {
+	if len(x.slab) < n {
+		x.slab = make([]parser.Node, max(n, 32))
+	}
+	s := x.slab[:n:n]
+	x.slab = x.slab[n:]
+	return s
 }
 
 // words yields the start and end of each word of t[from:to], split at

@@ -196,6 +196,26 @@ func extension(n *parser.Node) string {
 	return ""
 }
 
+// FuzzDirective holds directive to BuildKit's directive parser.
+func FuzzDirective(f *testing.F) {
+	for _, s := range []string{"# syntax=x", "#escape = `  ", "# check=skip=all;error=true", "# Escape=\\",
+		"# syntax =", "# escape= ", "# escape=  \t", "# 1a=b", "# a1=b", "#syntax=docker/dockerfile:1\r",
+		"# foo=bar", "// syntax=x", "#\u00a0syntax=x", "# syntax\v=x", "# syntax=\u00a0", "#\tcheck\f=\f1 \f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.Contains(line, "\n") {
+			return // the lexer's lines have none
+		}
+		var dp parser.DirectiveParser
+		d, _ := dp.ParseLine([]byte(line))
+		name, value, ok := directive([]byte(line))
+		if ok != (d != nil) || ok && (d.Name != directives[name] || d.Value != value) {
+			t.Fatalf("%q: directive returns %v %q %q, the parser %+v", line, ok, directives[name], value, d)
+		}
+	})
+}
+
 func TestLightJSON(t *testing.T) {
 	for _, src := range []string{
 		`CMD ["a", null]`, `CMD ["a", 1]`, `CMD ["a"]`, `CMD [ "a" `, `ENTRYPOINT  ["a", "b"]  `, "CMD [\"a\"]\u00a0",

@@ -93,9 +93,11 @@ func lower(args []string, stdout, stderr io.Writer) error {
 		target    = fs.String("target", "", "target stage")
 		emit      = fs.String("emit-contexts", "", "write the contexts the frontend generates (POETRY INSTALL's requirement sets) under this directory")
 		buildArgs multi
+		contexts  multi
 	)
 	fs.StringVar(file, "file", "", "same as -f")
 	fs.Var(&buildArgs, "build-arg", "a build argument K=V (repeatable)")
+	fs.Var(&contexts, "build-context", "a named context NAME=DIR or NAME=URL, as docker buildx build takes it (repeatable)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -150,7 +152,15 @@ func lower(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "%s:%d: warning: %s: %s\n", *file, line, rule, msg)
 	}
-	b := &conversion.Build{File: f, Context: conversion.DirContext{Root: dir}}
+	bctx := conversion.DirContext{Root: dir, Named: map[string]string{}}
+	for _, kv := range contexts {
+		name, v, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || v == "" {
+			return fmt.Errorf("--build-context: want NAME=DIR or NAME=URL, got %q", kv)
+		}
+		bctx.Named[name] = v
+	}
+	b := &conversion.Build{File: f, Context: bctx}
 	res, err := b.Plain(context.Background(), opt, warn)
 	if err != nil {
 		return err
