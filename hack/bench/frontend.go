@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,54 +16,59 @@ import (
 )
 
 // conversionRows runs the conversion benchmarks of ./conversion: for each
-// case, BenchmarkConversion/<case>/upstream against …/xdockerfile.
-func conversionRows(ctx context.Context, root string, count int) ([]row, []string, error) {
-	cmd := exec.CommandContext(ctx, "go", "test", "./conversion", "-run", "^$", "-bench", "BenchmarkConversion|BenchmarkCorpusConversion",
-		"-count", strconv.Itoa(count), "-json")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, nil, fmt.Errorf("go test -bench: %w\n%s", err, tail(string(out), 30))
+// case, BenchmarkConversion/<case>/upstream against …/xdockerfile. The test
+// binary is built once and each sample is a process of its own, the two
+// sides alternating, so drift on the machine falls on both alike.
+func conversionRows(ctx context.Context, root, work string, count int) ([]row, error) {
+	bin := filepath.Join(work, "conversion.test")
+	if err := goBuildTest(ctx, root, bin, "./conversion"); err != nil {
+		return nil, err
 	}
-	// -json splits a benchmark's line over output events: join them first.
-	var text strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev struct{ Action, Output string }
-		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Action == "output" {
-			text.WriteString(ev.Output)
+	re := regexp.MustCompile(`(?m)^BenchmarkConversion/\S+?(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+	sample := func(c, impl string) (float64, error) {
+		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^BenchmarkConversion$/^"+c+"$/^"+impl+"$", "-test.count", "1")
+		cmd.Dir = filepath.Join(root, "conversion")
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("BenchmarkConversion/%s/%s: %w\n%s", c, impl, err, tail(string(out), 20))
 		}
-	}
-	ns := map[string][]float64{} // "case/impl" → µs per op
-	re := regexp.MustCompile(`(?m)^Benchmark(Conversion/([^/\s]+)/(upstream|xdockerfile)|CorpusConversion/(upstream|xdockerfile))(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
-	for _, m := range re.FindAllStringSubmatch(text.String(), -1) {
-		key := m[2] + "/" + m[3]
-		if m[4] != "" {
-			key = "corpus-old/" + m[4]
+		m := re.FindStringSubmatch(string(out))
+		if m == nil {
+			return 0, fmt.Errorf("BenchmarkConversion/%s/%s printed no ns/op:\n%s", c, impl, tail(string(out), 20))
 		}
-		v, _ := strconv.ParseFloat(m[6], 64)
-		ns[key] = append(ns[key], v/1000)
+		v, err := strconv.ParseFloat(m[2], 64)
+		return v / 1000, err
 	}
 	var rows []row
-	var notes []string
 	for _, c := range []string{"corpus", "ext30", "ext300", "ext3000"} {
-		up, ours, name := ns[c+"/upstream"], ns[c+"/xdockerfile"], c
-		if len(up) == 0 && c == "corpus" && len(ns["corpus-old/upstream"]) > 0 {
-			up, ours, name = ns["corpus-old/upstream"], ns["corpus-old/xdockerfile"], "corpus (BenchmarkCorpusConversion)"
-			notes = append(notes, "conversion: BenchmarkConversion/corpus does not exist yet; the corpus row comes from BenchmarkCorpusConversion")
-		}
-		if len(up) == 0 || len(ours) == 0 {
-			notes = append(notes, fmt.Sprintf("conversion: BenchmarkConversion/%s/{upstream,xdockerfile} not found in ./conversion: row left out", c))
-			continue
+		var up, ours []float64
+		for i := 0; i < count; i++ {
+			u, err := sample(c, "upstream")
+			if err != nil {
+				return nil, err
+			}
+			o, err := sample(c, "xdockerfile")
+			if err != nil {
+				return nil, err
+			}
+			up, ours = append(up, u), append(ours, o)
 		}
 		limit := 1.2
 		if c == "corpus" {
 			limit = 1.05
 		}
-		rows = append(rows, newRow("conversion, "+name+" (per op)", "µs", "upstream dockerfile2llb", summarize(up), summarize(ours), limit))
+		rows = append(rows, newRow("conversion, "+c+" (per op)", "µs", "upstream dockerfile2llb", summarize(up), summarize(ours), limit))
 	}
-	return rows, notes, nil
+	return rows, nil
+}
+
+func goBuildTest(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", out, pkg)
+	cmd.Dir = root
+	if dt, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go test -c %s: %w\n%s", pkg, err, tail(string(dt), 20))
+	}
+	return nil
 }
 
 // ifElseRows builds testdata/examples/branch-if-else through the frontend

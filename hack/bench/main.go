@@ -63,7 +63,7 @@ func main() {
 			o.doc = ""
 		}
 	} else {
-		o.benchCount = max(o.runs, 5)
+		o.benchCount = max(o.runs, 9)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -163,15 +163,12 @@ func run(ctx context.Context, o options) error {
 			"this leaves out the cost of installing Poetry, which real users pay.")
 	}
 	if sections["conversion"] {
-		logf("conversion benchmarks (go test ./conversion -bench, -count %d)", o.benchCount)
-		r, notes, err := conversionRows(ctx, root, o.benchCount)
+		logf("conversion benchmarks (./conversion's BenchmarkConversion, %d alternating samples a side)", o.benchCount)
+		r, err := conversionRows(ctx, root, work, o.benchCount)
 		if err != nil {
 			return err
 		}
-		for _, n := range notes {
-			logf("%s", n)
-		}
-		rows, res.Notes = append(rows, r...), append(res.Notes, notes...)
+		rows = append(rows, r...)
 	}
 	if sections["ifelse"] {
 		logf("IF/ELSE against alias stages and a shell if, %d runs", o.runs)
