@@ -12,7 +12,7 @@ CACHE    ?= /var/cache/xdockerfile
 VERSION  ?= v1.0.0-dev
 LDFLAGS  := -s -w -X github.com/xdockerfile/xdockerfile/version.Version=$(VERSION)
 
-.PHONY: all build deps python-rootfs test unit e2e demo bench fuzz clean
+.PHONY: all build deps python-rootfs test unit e2e demo bench fuzz clean release
 
 all: build
 
@@ -21,6 +21,7 @@ build:
 
 deps:
 	@bash hack/deps.sh >/dev/null
+	@bash hack/deps.sh compat >/dev/null
 	@bash hack/buildx.sh >/dev/null
 
 python-rootfs:
@@ -32,13 +33,15 @@ unit:
 	$(GO) test ./...
 
 # The end-to-end tests need the real parts; hack/deps.sh installs them and
-# builds the pinned buildkitd once, hack/buildx.sh the buildx client (both
-# cached under $(CACHE)).
+# builds the pinned buildkitd once, and the older ones users run
+# (e2e/compat_test.go, `hack/deps.sh compat`), hack/buildx.sh the buildx
+# client (all cached under $(CACHE)).
 e2e: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
 	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
+	XDOCKERFILE_BUILDKIT_COMPAT=$$(bash hack/deps.sh compat) \
 	$(GO) test -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|e2e:)|_test.go:' ; \
 	exit $${PIPESTATUS[0]}
 
@@ -48,12 +51,23 @@ test: deps python-rootfs
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
 	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
+	XDOCKERFILE_BUILDKIT_COMPAT=$$(bash hack/deps.sh compat) \
 	$(GO) test -count=1 -timeout 60m ./...
 
 demo: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	$(GO) run ./hack/demo
+
+# The release image for linux/amd64 and linux/arm64 under a name of your
+# choosing, built with a buildkitd of its own and this machine's Go
+# (hack/release; README.md): IMAGE=registry.example.com/xdockerfile
+# VERSION=v1.2.3, PUSH=1 to push the tags 1.2.3, 1.2 and 1, otherwise an OCI
+# archive in bin/; SBOM=default|<image>, LICENSES=<SPDX expression>.
+release: deps
+	@test -n "$(IMAGE)" || { echo "usage: make release IMAGE=registry.example.com/xdockerfile [VERSION=v1.2.3] [PUSH=1]" >&2; exit 2; }
+	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/release -image '$(IMAGE)' -version '$(VERSION)' \
+		$(if $(filter 1 true yes,$(PUSH)),-push) $(if $(SBOM),-sbom '$(SBOM)') $(if $(LICENSES),-licenses '$(LICENSES)')
 
 # Every figure of docs/performance.md beside its baseline: POETRY INSTALL
 # against poetry install, pip and a bare unzip under a real buildkitd;

@@ -27,6 +27,9 @@ import (
 
 // Build is the frontend's gateway entry point.
 func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
+	if err := requireCaps(c.BuildOpts(), baseCaps); err != nil {
+		return nil, err
+	}
 	gw := newGeneratedInputs(c)
 	bc, err := dockerui.NewClient(gw)
 	if err != nil {
@@ -96,6 +99,11 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		}
 	}
 	gw.freeze()
+	if gw.generated() {
+		if err := requireCaps(c.BuildOpts(), poetryCaps); err != nil {
+			return nil, err
+		}
+	}
 
 	sboms, err := newSBOMScan(ctx, c, bc)
 	if err != nil {

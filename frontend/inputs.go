@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/xdockerfile/xdockerfile/conversion"
 )
 
@@ -54,10 +55,22 @@ func (g *generatedInputs) freeze() {
 	g.frozen = true
 }
 
+// generated tells whether the lowering generated any context.
+func (g *generatedInputs) generated() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.states) > 0
+}
+
+// Inputs adds the generated contexts to the client's. A daemon without
+// frontend inputs has none from the client to add them to.
 func (g *generatedInputs) Inputs(ctx context.Context) (map[string]llb.State, error) {
-	inputs, err := g.Client.Inputs(ctx)
-	if err != nil {
-		return nil, err
+	var inputs map[string]llb.State
+	if g.opts.Caps.Supports(gwpb.CapFrontendInputs) == nil {
+		var err error
+		if inputs, err = g.Client.Inputs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -3,11 +3,18 @@
 # machine: an OCI runtime, a registry, image tools, Debian's docker engine and
 # a buildkitd/buildctl of the pinned BuildKit version, built from the Go
 # module proxy and cached outside the checkout, keyed by version.
+#
+#   hack/deps.sh          prints the pinned version's bin directory
+#   hack/deps.sh compat   builds the older versions users run too and prints
+#                         XDOCKERFILE_BUILDKIT_COMPAT: v0.12.5=DIR,...
+#                         (the pinned one included), for e2e/compat_test.go
 set -euo pipefail
 
-BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
+PINNED=v0.34.2
+# The BuildKit of Docker Engine 25, 26 and 28 and of current CI runners.
+COMPAT_VERSIONS="v0.12.5 v0.13.2 v0.20.2"
+BUILDKIT_VERSION=${BUILDKIT_VERSION:-$PINNED}
 CACHE=${XDOCKERFILE_CACHE:-/var/cache/xdockerfile}
-BIN="$CACHE/buildkit-$BUILDKIT_VERSION/bin"
 
 need_apt=()
 for pkg in runc docker-registry skopeo umoci busybox-static debootstrap docker.io curl iptables openssh-client python3-setuptools-whl python3-wheel-whl git; do
@@ -23,16 +30,21 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	pkill -x docker-registry 2>/dev/null || true
 fi
 
-if [ ! -x "$BIN/buildkitd" ] || [ ! -x "$BIN/buildctl" ]; then
-	echo "deps: building buildkitd and buildctl $BUILDKIT_VERSION (cached in $BIN)" >&2
+# build_buildkit VERSION: buildkitd and buildctl of VERSION, once, into
+# $CACHE/buildkit-VERSION/bin (a few minutes each).
+build_buildkit() {
+	local version=$1 bin="$CACHE/buildkit-$1/bin" work
+	if [ -x "$bin/buildkitd" ] && [ -x "$bin/buildctl" ]; then
+		return
+	fi
+	echo "deps: building buildkitd and buildctl $version (cached in $bin)" >&2
 	work=$(mktemp -d)
-	trap 'rm -rf "$work"' EXIT
 	cat >"$work/go.mod" <<MOD
 module xdockerfile.local/buildkit-tools
 
 go 1.26
 
-require github.com/moby/buildkit $BUILDKIT_VERSION
+require github.com/moby/buildkit $version
 MOD
 	cat >"$work/tools.go" <<'GO'
 //go:build tools
@@ -44,11 +56,29 @@ import (
 	_ "github.com/moby/buildkit/cmd/buildkitd"
 )
 GO
-	(cd "$work" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
-	 cd "$work" && GOFLAGS=-mod=mod go get github.com/moby/buildkit@"$BUILDKIT_VERSION" >/dev/null
-	 mkdir -p "$BIN.tmp"
-	 cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$BIN.tmp/" \
-		github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
-	rm -rf "$BIN" && mkdir -p "$(dirname "$BIN")" && mv "$BIN.tmp" "$BIN"
+	rm -rf "$bin.tmp"
+	# (a condition: set -e does not apply inside, hence the &&)
+	if ! (cd "$work" && { GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true; } &&
+		GOFLAGS=-mod=mod go get github.com/moby/buildkit@"$version" >/dev/null &&
+		mkdir -p "$bin.tmp" &&
+		CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$bin.tmp/" \
+			github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl); then
+		rm -rf "$work" "$bin.tmp"
+		echo "deps: building BuildKit $version failed" >&2
+		return 1
+	fi
+	rm -rf "$work" "$bin" && mkdir -p "$(dirname "$bin")" && mv "$bin.tmp" "$bin"
+}
+
+if [ "${1:-}" = compat ]; then
+	list=""
+	for version in $COMPAT_VERSIONS $PINNED; do
+		build_buildkit "$version"
+		list="${list:+$list,}$version=$CACHE/buildkit-$version/bin"
+	done
+	echo "$list"
+	exit 0
 fi
-echo "$BIN"
+
+build_buildkit "$BUILDKIT_VERSION"
+echo "$CACHE/buildkit-$BUILDKIT_VERSION/bin"

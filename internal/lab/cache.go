@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -23,7 +24,8 @@ import (
 
 // Buildkitd is a buildkitd next to the lab's, configured the same way.
 type Buildkitd struct {
-	Addr string // for buildctl --addr or BUILDKIT_HOST
+	Addr     string // for buildctl --addr or BUILDKIT_HOST
+	Buildctl string // the buildctl of the same build as the daemon
 
 	lab  *Lab
 	root string
@@ -33,6 +35,13 @@ type Buildkitd struct {
 // StartAnotherBuildkitd starts a buildkitd whose store, Dir/<name>, is new
 // and empty; its socket and log are Dir/<name>.sock and Dir/<name>.log.
 func (l *Lab) StartAnotherBuildkitd(ctx context.Context, name string) (*Buildkitd, error) {
+	return l.StartBuildkitdOf(ctx, l.bkBin, name)
+}
+
+// StartBuildkitdOf is StartAnotherBuildkitd for the buildkitd and buildctl
+// in bin, which may be of another BuildKit version than the lab's: a daemon
+// users run, sharing the lab's registry.
+func (l *Lab) StartBuildkitdOf(ctx context.Context, bin, name string) (*Buildkitd, error) {
 	root := l.path(name)
 	if name == "buildkitd" || name == "" {
 		return nil, fmt.Errorf("%q is not a name for another buildkitd", name)
@@ -40,8 +49,8 @@ func (l *Lab) StartAnotherBuildkitd(ctx context.Context, name string) (*Buildkit
 	if _, err := os.Stat(root); err == nil {
 		return nil, fmt.Errorf("%s is in use: another buildkitd needs a store of its own", root)
 	}
-	addr, cmd, err := l.startBuildkitd(ctx, name, root)
-	b := &Buildkitd{Addr: addr, lab: l, root: root, cmd: cmd}
+	addr, cmd, err := l.startBuildkitd(ctx, bin, name, root)
+	b := &Buildkitd{Addr: addr, Buildctl: filepath.Join(bin, "buildctl"), lab: l, root: root, cmd: cmd}
 	if err != nil {
 		b.Stop()
 		return nil, err

@@ -152,27 +152,28 @@ func (l *Lab) StartBuildkitd(ctx context.Context, root string) error {
 	}
 	l.bkRoot = root
 	var err error
-	l.Addr, l.buildkitd, err = l.startBuildkitd(ctx, "buildkitd", root)
+	l.Addr, l.buildkitd, err = l.startBuildkitd(ctx, l.bkBin, "buildkitd", root)
 	return err
 }
 
-// startBuildkitd starts a buildkitd whose socket and log are Dir/<name>.sock
-// and Dir/<name>.log, with its state under root, and waits until it answers.
+// startBuildkitd starts the buildkitd of bin (a directory holding buildkitd
+// and buildctl) whose socket and log are Dir/<name>.sock and Dir/<name>.log,
+// with its state under root, and waits until its own buildctl reaches it.
 // The process is returned even when it never answered, so it can be stopped.
-func (l *Lab) startBuildkitd(ctx context.Context, name, root string) (string, *exec.Cmd, error) {
+func (l *Lab) startBuildkitd(ctx context.Context, bin, name, root string) (string, *exec.Cmd, error) {
 	cfg := fmt.Sprintf("[worker.oci]\n  enabled = true\n  gc = false\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n", l.Registry)
 	if err := os.WriteFile(l.path("buildkitd.toml"), []byte(cfg), 0o644); err != nil {
 		return "", nil, err
 	}
 	addr := "unix://" + l.path(name+".sock")
-	args := append([]string{filepath.Join(l.bkBin, "buildkitd"),
+	args := append([]string{filepath.Join(bin, "buildkitd"),
 		"--root", root, "--addr", addr, "--config", l.path("buildkitd.toml")}, l.bkFlags...)
 	if err := l.spawn(name, args...); err != nil {
 		return "", nil, err
 	}
 	cmd := l.procs[len(l.procs)-1]
 	return addr, cmd, waitFor(ctx, 60*time.Second, func() error {
-		_, err := l.Run(ctx, l.Buildctl, "--addr", addr, "debug", "workers")
+		_, err := l.Run(ctx, filepath.Join(bin, "buildctl"), "--addr", addr, "debug", "workers")
 		return err
 	}, func() string { return l.Log(name) })
 }
