@@ -260,24 +260,7 @@ COPY --from=tools-${TARGETARCH} /tool.txt /tool.txt
 			})
 		}},
 		{"exists", "EXISTS, honouring .dockerignore", func(t *testing.T, d compatDaemon) (string, error) {
-			dir := project(t, map[string]string{
-				"Dockerfile": syntaxLine + `
-FROM scratch
-IF EXISTS config/app.toml
-COPY config/app.toml /app.toml
-END
-IF EXISTS "secrets/*.key"
-COPY marker /secret-key-seen
-END
-IF !EXISTS vendor
-COPY marker /no-vendor
-END
-`,
-				"config/app.toml":  "name = 'x'\n",
-				"secrets/prod.key": "not for the image\n",
-				"marker":           "m\n",
-				".dockerignore":    "secrets\n",
-			})
+			dir := existsProject(t)
 			log, out, err := d.build(t, dir, nil)
 			return built(log, out, err, func(out string) error {
 				if err := want(out, map[string]string{"app.toml": "name = 'x'", "no-vendor": "m"}); err != nil {

@@ -184,8 +184,11 @@ COPY --from=tools-${TARGETARCH} /tool.txt /tool.txt
 	}
 }
 
-func TestExistsReadsTheContextWithDockerignore(t *testing.T) {
-	dir := project(t, map[string]string{
+// existsProject is a context whose Dockerfile copies what EXISTS finds:
+// app.toml and no-vendor, never secret-key-seen (.dockerignore hides it).
+func existsProject(t *testing.T) string {
+	t.Helper()
+	return project(t, map[string]string{
 		"Dockerfile": syntaxLine + `
 FROM scratch
 IF EXISTS config/app.toml
@@ -203,6 +206,10 @@ END
 		"marker":           "m\n",
 		".dockerignore":    "secrets\n",
 	})
+}
+
+func TestExistsReadsTheContextWithDockerignore(t *testing.T) {
+	dir := existsProject(t)
 	_, out := mustBuild(t, dir)
 	readFile(t, filepath.Join(out, "app.toml"))
 	readFile(t, filepath.Join(out, "no-vendor"))
