@@ -3,6 +3,7 @@ package poetry
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,13 +116,26 @@ func parseTOML(data []byte) (*table, error) {
 }
 
 type treeBuilder struct {
-	p    unstable.Parser
-	root *table
-	cur  *table
+	p     unstable.Parser
+	root  *table
+	cur   *table
+	lines []int // offset of each line's end
 }
 
+// line is the line a node starts on, found in the line index: asking the
+// parser would rescan the document from its start for every key.
 func (b *treeBuilder) line(n *unstable.Node) int {
-	return b.p.Shape(n.Raw).Start.Line
+	if b.lines == nil {
+		data := b.p.Data()
+		for i, c := range data {
+			if c == '\n' {
+				b.lines = append(b.lines, i)
+			}
+		}
+		b.lines = append(b.lines, len(data))
+	}
+	i, _ := slices.BinarySearch(b.lines, int(n.Raw.Offset))
+	return i + 1
 }
 
 func (b *treeBuilder) errorf(n *unstable.Node, format string, args ...any) error {
