@@ -77,11 +77,16 @@ release: deps
 bench: deps
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/bench $(BENCHFLAGS)
 
+# Every fuzz target for FUZZTIME each (make test runs their seeds, and
+# the crashers kept under testdata/fuzz, as regression tests).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := syntax:FuzzParse syntax:FuzzCondition syntax:FuzzBlockHead syntax:FuzzLexer \
+	syntax:FuzzDirective pep508:FuzzParseMarker poetry:FuzzTOML poetry:FuzzExport
 fuzz:
-	$(GO) test ./syntax -run '^$$' -fuzz FuzzParse -fuzztime 30s
-	$(GO) test ./syntax -run '^$$' -fuzz FuzzCondition -fuzztime 30s
-	$(GO) test ./syntax -run '^$$' -fuzz FuzzLexer -fuzztime 30s
-	$(GO) test ./pep508 -run '^$$' -fuzz FuzzParseMarker -fuzztime 30s
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
+	done
 
 clean:
 	rm -rf bin .e2e.log
