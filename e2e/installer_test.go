@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xdockerfile/xdockerfile/internal/pyindex"
 	"github.com/xdockerfile/xdockerfile/internal/testfs"
@@ -152,6 +154,7 @@ func TestInstallerFailsAtTheLine(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			files := poetryProject(t, c.ix, []pkg{c.pkg}, nil)
 			files["Dockerfile"] = syntaxLine + "FROM 127.0.0.1:5000/python:3-bookworm\nPOETRY INSTALL\n"
+			emptyDownloadCache(t)
 			log, _, err := build(t, project(t, files))
 			if err == nil {
 				t.Fatal("build succeeded")
@@ -267,5 +270,18 @@ COPY --from=runtime /out.txt /out.txt
 	want := "compiled plain other manylinux\ntool ran ['from-runtime']\npyscript ran\nshared data\n"
 	if got := readFile(t, filepath.Join(out, "out.txt")); got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// emptyDownloadCache removes the installer's cache mount from the lab's
+// buildkitd, for tests that need POETRY INSTALL to reach an index: a wheel
+// another test left there, checked against the same locked hash, is
+// installed without asking anyone.
+func emptyDownloadCache(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if out, err := theLab.Run(ctx, theLab.Buildctl, "--addr", theLab.Addr, "prune", "--all", "--filter", "type==exec.cachemount"); err != nil {
+		t.Fatalf("buildctl prune: %v\n%s", err, out)
 	}
 }

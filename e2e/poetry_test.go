@@ -390,6 +390,7 @@ RUN /opt/venv/bin/python -c "import secretpkg; print(secretpkg.VALUE)" > /value
 	}
 
 	// Without credentials the private index refuses.
+	emptyDownloadCache(t)
 	if log, _, err := build(t, dir); err == nil {
 		t.Fatal("built without credentials")
 	} else {

@@ -195,6 +195,7 @@ func TestSecretsLeaveNoTrace(t *testing.T) {
 			secrets := append(args, "--secret", "id=git-credentials,src="+s.gitCredentials(t, s.token))
 			image := theLab.Registry + "/" + name + ":latest"
 			cache := theLab.Registry + "/" + name + ":buildcache"
+			emptyDownloadCache(t) // every download goes through the credential
 
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
