@@ -155,7 +155,7 @@ func TestInstallerFailsAtTheLine(t *testing.T) {
 			files := poetryProject(t, c.ix, []pkg{c.pkg}, nil)
 			files["Dockerfile"] = syntaxLine + "FROM 127.0.0.1:5000/python:3-bookworm\nPOETRY INSTALL\n"
 			emptyDownloadCache(t)
-			log, _, err := build(t, project(t, files))
+			log, _, err := build(t, project(t, files), "--no-cache")
 			if err == nil {
 				t.Fatal("build succeeded")
 			}

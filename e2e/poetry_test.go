@@ -389,9 +389,11 @@ RUN /opt/venv/bin/python -c "import secretpkg; print(secretpkg.VALUE)" > /value
 		t.Fatal(err)
 	}
 
-	// Without credentials the private index refuses.
+	// Without credentials the private index refuses. --no-cache: a
+	// credential is in no cache key, so another test's build of the same
+	// lock would otherwise answer the step.
 	emptyDownloadCache(t)
-	if log, _, err := build(t, dir); err == nil {
+	if log, _, err := build(t, dir, "--no-cache"); err == nil {
 		t.Fatal("built without credentials")
 	} else {
 		assertNotContains(t, log, privatePassword)
