@@ -22,7 +22,7 @@ build:
 deps:
 	@bash hack/deps.sh >/dev/null
 	@bash hack/deps.sh compat >/dev/null
-	@bash hack/buildx.sh >/dev/null
+	@bash hack/deps.sh buildx >/dev/null
 
 python-rootfs:
 	@bash hack/python-rootfs.sh >/dev/null
@@ -34,13 +34,13 @@ unit:
 
 # The end-to-end tests need the real parts; hack/deps.sh installs them and
 # builds the pinned buildkitd once, and the older ones users run
-# (e2e/compat_test.go, `hack/deps.sh compat`), hack/buildx.sh the buildx
+# (e2e/compat_test.go, `hack/deps.sh compat`), `hack/deps.sh buildx` the buildx
 # client (all cached under $(CACHE)).
 e2e: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
-	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
+	XDOCKERFILE_BUILDX=$$(bash hack/deps.sh buildx) \
 	XDOCKERFILE_BUILDKIT_COMPAT=$$(bash hack/deps.sh compat) \
 	$(GO) test -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee .e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|e2e:)|_test.go:' ; \
 	exit $${PIPESTATUS[0]}
@@ -50,7 +50,7 @@ test: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
 	XDOCKERFILE_PYTHON_ROOTFS=$$(bash hack/python-rootfs.sh) \
 	XDOCKERFILE_PYTHON_GIT_ROOTFS=$$(bash hack/python-rootfs.sh git) \
-	XDOCKERFILE_BUILDX=$$(bash hack/buildx.sh) \
+	XDOCKERFILE_BUILDX=$$(bash hack/deps.sh buildx) \
 	XDOCKERFILE_BUILDKIT_COMPAT=$$(bash hack/deps.sh compat) \
 	$(GO) test -count=1 -timeout 60m ./...
 

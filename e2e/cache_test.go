@@ -290,14 +290,21 @@ func ciImage(scope, name string) string {
 	return theLab.Registry + "/" + scope + "-" + strings.TrimPrefix(name, exampleRegistry)
 }
 
-func TestCacheRegistryModeMax(t *testing.T) {
-	const scope = "registry"
+func TestCacheRegistryModeMax(t *testing.T) { buildOnTwoMachines(t, "registry") }
+
+func TestCacheInline(t *testing.T) { buildOnTwoMachines(t, "inline") }
+
+// buildOnTwoMachines runs a recipe on the lab's buildkitd, then on a fresh
+// one that has only what the first exported: the second must re-run no
+// step and fetch nothing from the index.
+func buildOnTwoMachines(t *testing.T, recipe string) {
+	scope := recipe
 	dir, ix := cacheProject(t, scope)
-	runRecipe(t, "registry", firstMachine(), dir, scope)
+	runRecipe(t, recipe, firstMachine(), dir, scope)
 	first := readMarks(t, ciImage(scope, "app:latest"))
 
 	ix.public.ResetLog()
-	runRecipe(t, "registry", freshMachine(t, "buildkitd-registry"), dir, scope)
+	runRecipe(t, recipe, freshMachine(t, "buildkitd-"+scope), dir, scope)
 	second := readMarks(t, ciImage(scope, "app:latest"))
 	assertSameBuild(t, first, second, "alpha-1.0", ix.public.Log())
 }
@@ -367,18 +374,6 @@ func storeRecords(t *testing.T, addr string) int {
 		t.Fatalf("buildctl du: %v\n%s", err, out)
 	}
 	return len(records)
-}
-
-func TestCacheInline(t *testing.T) {
-	const scope = "inline"
-	dir, ix := cacheProject(t, scope)
-	runRecipe(t, "inline", firstMachine(), dir, scope)
-	first := readMarks(t, ciImage(scope, "app:latest"))
-
-	ix.public.ResetLog()
-	runRecipe(t, "inline", freshMachine(t, "buildkitd-inline"), dir, scope)
-	second := readMarks(t, ciImage(scope, "app:latest"))
-	assertSameBuild(t, first, second, "alpha-1.0", ix.public.Log())
 }
 
 // Docker 20.10's own BuildKit, as the recipe that docs/ci.md takes from

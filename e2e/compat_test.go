@@ -227,23 +227,7 @@ COPY --from=base /version /version
 			return built(log, out, err, func(out string) error { return want(out, map[string]string{"arch": "arm64"}) })
 		}},
 		{"multi-platform", "multi-platform build, a branch per platform", func(t *testing.T, d compatDaemon) (string, error) {
-			dir := project(t, map[string]string{
-				"Dockerfile": syntaxLine + `
-FROM scratch AS tools-amd64
-COPY amd64.txt /tool.txt
-FROM scratch AS tools-arm64
-COPY arm64.txt /tool.txt
-FROM scratch
-IF $TARGETARCH == "arm64"
-COPY arm64.txt /only-on-arm64
-ELSE
-COPY amd64.txt /only-on-amd64
-END
-COPY --from=tools-${TARGETARCH} /tool.txt /tool.txt
-`,
-				"amd64.txt": "amd64\n",
-				"arm64.txt": "arm64\n",
-			})
+			dir := platformProject(t)
 			log, out, err := d.build(t, dir, nil, "--opt", "platform=linux/amd64,linux/arm64")
 			return built(log, out, err, func(out string) error {
 				for _, arch := range []string{"amd64", "arm64"} {

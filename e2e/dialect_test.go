@@ -153,7 +153,25 @@ func TestErrorsPointAtTheUsersLines(t *testing.T) {
 }
 
 func TestMultiPlatformSelectsPerPlatform(t *testing.T) {
-	dir := project(t, map[string]string{
+	_, out := mustBuild(t, platformProject(t), "--opt", "platform=linux/amd64,linux/arm64")
+	for _, arch := range []string{"amd64", "arm64"} {
+		p := filepath.Join(out, "linux_"+arch)
+		if got := strings.TrimSpace(readFile(t, filepath.Join(p, "tool.txt"))); got != arch {
+			t.Errorf("%s: tool.txt = %q", arch, got)
+		}
+		readFile(t, filepath.Join(p, "only-on-"+arch))
+		entries, _ := os.ReadDir(p)
+		if len(entries) != 2 {
+			t.Errorf("%s: %d files, want 2: %v", arch, len(entries), entries)
+		}
+	}
+}
+
+// platformProject is a context whose Dockerfile picks a branch and a
+// stage by $TARGETARCH: each platform gets tool.txt and only-on-<arch>.
+func platformProject(t *testing.T) string {
+	t.Helper()
+	return project(t, map[string]string{
 		"Dockerfile": syntaxLine + `
 FROM scratch AS tools-amd64
 COPY amd64.txt /tool.txt
@@ -170,18 +188,6 @@ COPY --from=tools-${TARGETARCH} /tool.txt /tool.txt
 		"amd64.txt": "amd64\n",
 		"arm64.txt": "arm64\n",
 	})
-	_, out := mustBuild(t, dir, "--opt", "platform=linux/amd64,linux/arm64")
-	for _, arch := range []string{"amd64", "arm64"} {
-		p := filepath.Join(out, "linux_"+arch)
-		if got := strings.TrimSpace(readFile(t, filepath.Join(p, "tool.txt"))); got != arch {
-			t.Errorf("%s: tool.txt = %q", arch, got)
-		}
-		readFile(t, filepath.Join(p, "only-on-"+arch))
-		entries, _ := os.ReadDir(p)
-		if len(entries) != 2 {
-			t.Errorf("%s: %d files, want 2: %v", arch, len(entries), entries)
-		}
-	}
 }
 
 // existsProject is a context whose Dockerfile copies what EXISTS finds:

@@ -28,7 +28,7 @@ var (
 	pythonErr  error
 	// the python image with git, for git dependencies
 	pythonGitErr error
-	// the docker buildx client (hack/buildx.sh builds it)
+	// the docker buildx client (hack/deps.sh buildx builds it)
 	buildxBin string
 	buildxErr error
 	repoRoot  string
@@ -83,7 +83,7 @@ func run(m *testing.M) int {
 	if bin := os.Getenv("XDOCKERFILE_BUILDX"); bin != "" {
 		buildxBin, buildxErr = exec.LookPath(bin)
 	} else {
-		buildxErr = fmt.Errorf("XDOCKERFILE_BUILDX is not set (hack/buildx.sh builds it)")
+		buildxErr = fmt.Errorf("XDOCKERFILE_BUILDX is not set (hack/deps.sh buildx builds it)")
 	}
 	dockerHost, dockerErr = l.StartDocker(ctx)
 	fmt.Fprintf(os.Stderr, "e2e: lab up in %s (registry %s)\n", time.Since(start).Round(time.Millisecond), l.Registry)

@@ -8,12 +8,14 @@
 #   hack/deps.sh compat   builds the older versions users run too and prints
 #                         XDOCKERFILE_BUILDKIT_COMPAT: v0.12.5=DIR,...
 #                         (the pinned one included), for e2e/compat_test.go
+#   hack/deps.sh buildx   builds the docker buildx client and prints its path
 set -euo pipefail
 
 PINNED=v0.34.2
 # The BuildKit of Docker Engine 25, 26 and 28 and of current CI runners.
 COMPAT_VERSIONS="v0.12.5 v0.13.2 v0.20.2"
 BUILDKIT_VERSION=${BUILDKIT_VERSION:-$PINNED}
+BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
 CACHE=${XDOCKERFILE_CACHE:-/var/cache/xdockerfile}
 
 need_apt=()
@@ -30,45 +32,52 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	pkill -x docker-registry 2>/dev/null || true
 fi
 
-# build_buildkit VERSION: buildkitd and buildctl of VERSION, once, into
-# $CACHE/buildkit-VERSION/bin (a few minutes each).
-build_buildkit() {
-	local version=$1 bin="$CACHE/buildkit-$1/bin" work
-	if [ -x "$bin/buildkitd" ] && [ -x "$bin/buildctl" ]; then
-		return
-	fi
-	echo "deps: building buildkitd and buildctl $version (cached in $bin)" >&2
+# go_build MODULE VERSION BIN PACKAGE...: static binaries of MODULE's
+# PACKAGEs at VERSION, built once from the Go module proxy into BIN. The
+# build goes through a go.mod of our own that requires the module, since
+# `go install pkg@version` refuses modules with exclude directives.
+go_build() {
+	local module=$1 version=$2 bin=$3 work pkg
+	shift 3
+	for pkg in "$@" ""; do
+		[ -z "$pkg" ] && return
+		[ -x "$bin/${pkg##*/}" ] || break
+	done
+	echo "deps: building ${*##*/} $version (cached in $bin)" >&2
 	work=$(mktemp -d)
-	cat >"$work/go.mod" <<MOD
-module xdockerfile.local/buildkit-tools
-
-go 1.26
-
-require github.com/moby/buildkit $version
-MOD
-	cat >"$work/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "github.com/moby/buildkit/cmd/buildctl"
-	_ "github.com/moby/buildkit/cmd/buildkitd"
-)
-GO
+	printf 'module xdockerfile.local/tools\n\ngo 1.26\n\nrequire %s %s\n' "$module" "$version" >"$work/go.mod"
+	printf '//go:build tools\n\npackage tools\n\n' >"$work/tools.go"
+	for pkg in "$@"; do printf 'import _ "%s"\n' "$pkg" >>"$work/tools.go"; done
 	rm -rf "$bin.tmp"
 	# (a condition: set -e does not apply inside, hence the &&)
 	if ! (cd "$work" && { GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true; } &&
-		GOFLAGS=-mod=mod go get github.com/moby/buildkit@"$version" >/dev/null &&
+		GOFLAGS=-mod=mod go get "$module@$version" >/dev/null &&
 		mkdir -p "$bin.tmp" &&
-		CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$bin.tmp/" \
-			github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl); then
+		CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$bin.tmp/" "$@"); then
 		rm -rf "$work" "$bin.tmp"
-		echo "deps: building BuildKit $version failed" >&2
+		echo "deps: building $module $version failed" >&2
 		return 1
 	fi
 	rm -rf "$work" "$bin" && mkdir -p "$(dirname "$bin")" && mv "$bin.tmp" "$bin"
 }
+
+# build_buildkit VERSION: buildkitd and buildctl of VERSION into
+# $CACHE/buildkit-VERSION/bin (a few minutes each).
+build_buildkit() {
+	go_build github.com/moby/buildkit "$1" "$CACHE/buildkit-$1/bin" \
+		github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl
+}
+
+case "${1:-}" in
+buildx)
+	# The docker buildx client the tests run: its `remote` driver talks
+	# to the test buildkitd, so no docker engine is involved.
+	go_build github.com/docker/buildx "$BUILDX_VERSION" "$CACHE/buildx-$BUILDX_VERSION/bin" \
+		github.com/docker/buildx/cmd/buildx
+	echo "$CACHE/buildx-$BUILDX_VERSION/bin/buildx"
+	exit 0
+	;;
+esac
 
 if [ "${1:-}" = compat ]; then
 	list=""
