@@ -255,7 +255,10 @@ func (x *lexer) next() (lexed, bool, error) {
 		x.text = append(x.text, text...)
 		in.text = x.text
 	}
-	in.keyword = in.text[:len(kw)]
+	// The parser trims Unicode white space off the whole line before it
+	// splits the keyword off at ASCII blanks: "RUN\u00a0" is RUN.
+	n := min(len(kw), len(bytes.TrimRightFunc(in.text, unicode.IsSpace)))
+	in.keyword = in.text[:n]
 	in.kw = lower(in.keyword)
 
 	if bytes.Contains(in.text, []byte("<<")) {
