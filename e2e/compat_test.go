@@ -328,8 +328,12 @@ COPY --from=${which} data.txt /from-named
 			// buildctl's plain display prints a warning only with a later
 			// update of its step; on daemons that take the frontend's read
 			// of the Dockerfile for their own, already finished one, whether
-			// one comes is a matter of timing. The raw progress has it.
-			raw, _, err := d.build(t, dir, nil, "--progress=rawjson")
+			// one comes is a matter of timing. The raw progress has it: a
+			// display of the client's, which buildctl v0.12 lacks, so the
+			// pinned buildctl asks the same daemon.
+			client := d
+			client.buildctl = theLab.Buildctl
+			raw, _, err := client.build(t, dir, nil, "--progress=rawjson")
 			if err != nil {
 				return log + raw, err
 			}
