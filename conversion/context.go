@@ -78,7 +78,11 @@ func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]b
 		if skip, _ := ignored.MatchesOrParentMatches(p); skip {
 			continue
 		}
-		dt, err := os.ReadFile(filepath.Join(d.Root, filepath.FromSlash(p)))
+		name := filepath.Join(d.Root, filepath.FromSlash(p))
+		if !d.within(name) {
+			continue // a build transfers the link, never what it points at
+		}
+		dt, err := os.ReadFile(name)
 		// a path below a file (x.tar.gz/pyproject.toml) is not there
 		// either, as for the frontend's reads
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -90,6 +94,21 @@ func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]b
 		out[p] = dt
 	}
 	return out, nil
+}
+
+// within reports whether a path, its symbolic links followed, stays in
+// the directory. One that cannot be resolved is left to the read.
+func (d DirContext) within(name string) bool {
+	root, err := filepath.EvalSymlinks(d.Root)
+	if err != nil {
+		return true
+	}
+	real, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return true
+	}
+	rel, err := filepath.Rel(root, real)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Exists walks the directory, honouring its .dockerignore.

@@ -446,7 +446,7 @@ func (l *lowerer) compare(e *syntax.Compare, line int) (bool, error) {
 	re := e.Regex
 	if re == nil {
 		if re, err = regexp.Compile(y); err != nil {
-			return false, l.errorf(line, "invalid regular expression %q: %s", y, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			return false, l.errorf(line, "%s", syntax.RegexpError(y, err))
 		}
 	}
 	return re.MatchString(x) == (e.Op == "=~"), nil

@@ -82,6 +82,11 @@ func (l *lowerer) poetryFlags(in *syntax.Instruction) (*poetryFlags, error) {
 		}
 		switch name {
 		case "--project":
+			// Read from the CLI's disk, a path out of the context would
+			// read what a build never sees.
+			if p := path.Clean(val); path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+				return nil, l.errorf(in.StartLine, "POETRY INSTALL: --project=%s is outside the build context: name the project's directory relative to the context's root", val)
+			}
 			f.project = val
 		case "--only":
 			f.opt.Only = append(f.opt.Only, list(val)...)

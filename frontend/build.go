@@ -6,6 +6,8 @@ package frontend
 import (
 	"context"
 	"maps"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -45,6 +47,9 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 			for _, l := range el.Locations {
 				err = wrapSource(err, src.SourceMap, l)
 			}
+		}
+		if err != nil && !utf8.ValidString(err.Error()) {
+			err = validUTF8{err}
 		}
 	}()
 
@@ -194,3 +199,12 @@ func targetPlatforms(bc *dockerui.Client) []*ocispecs.Platform {
 	}
 	return out
 }
+
+// validUTF8 is an error whose message quotes bytes of the user's file
+// that are not UTF-8 ("unknown instruction: \x7fELF…"): a message goes
+// back to BuildKit as a protobuf string, which must be UTF-8, and one that
+// is not would be lost with the process's exit code in its place.
+type validUTF8 struct{ error }
+
+func (e validUTF8) Error() string { return strings.ToValidUTF8(e.error.Error(), "\uFFFD") }
+func (e validUTF8) Unwrap() error { return e.error }

@@ -136,6 +136,9 @@ type File struct {
 func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName string) (*Input, error) {
 	in := &Input{}
 	plan := newPlan(s, exp.Indexes, search)
+	if err := oneVersionEach(exp.Requirements, lockName); err != nil {
+		return nil, err
+	}
 	for _, r := range exp.Requirements {
 		p := Package{Name: r.Name, Dist: distName(r.Line), Version: r.Version, Marker: r.Markers, Source: r.Source, Files: []File{}}
 		for _, f := range r.Files {
@@ -143,6 +146,9 @@ func Prepare(exp *poetry.Export, search []poetry.Index, s Settings, lockName str
 		}
 		p.Line = r.Line
 		for _, h := range r.Hashes {
+			if !wellFormedHash(h) {
+				return nil, fmt.Errorf("%s: %s %s has a malformed hash %q: a hash is sha256:, sha384: or sha512: and the digest in hexadecimal", lockName, r.Name, r.Version, h)
+			}
 			p.Line += " --hash=" + h
 		}
 		p.Line += "\n"
@@ -296,4 +302,46 @@ func distName(line string) string {
 		return line[:i]
 	}
 	return line
+}
+
+// hashAlgorithms are those a lock may name (poetry export keeps no
+// others).
+var hashAlgorithms = map[string]bool{"sha256": true, "sha384": true, "sha512": true}
+
+// wellFormedHash reports whether h is an algorithm and a hexadecimal
+// digest: anything else could never match, and would reach pip's
+// requirement lines as written.
+func wellFormedHash(h string) bool {
+	algo, digest, ok := strings.Cut(h, ":")
+	if !ok || !hashAlgorithms[algo] || digest == "" {
+		return false
+	}
+	for _, c := range digest {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// oneVersionEach makes sure no two versions of a package are locked for
+// the same environment: poetry export prints both, and both would land
+// in the one venv. Poetry never writes such a lock.
+func oneVersionEach(reqs []poetry.Requirement, lockName string) error {
+	marker := func(r poetry.Requirement) pep508.Marker {
+		if m, err := pep508.Parse(r.Markers); err == nil && r.Markers != "" {
+			return m
+		}
+		return pep508.AnyMarker{}
+	}
+	byName := map[string][]poetry.Requirement{}
+	for _, r := range reqs {
+		for _, o := range byName[r.Name] {
+			if o.Version != r.Version && !pep508.Intersect(marker(o), marker(r)).IsEmpty() {
+				return fmt.Errorf("%s: %s is locked at both %s and %s for the same environments: run `poetry lock` to make the lock consistent", lockName, r.Name, o.Version, r.Version)
+			}
+		}
+		byName[r.Name] = append(byName[r.Name], r)
+	}
+	return nil
 }

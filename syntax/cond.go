@@ -1,10 +1,13 @@
 package syntax
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	rsyntax "regexp/syntax"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Expr is a condition. The set of expression types is closed.
@@ -374,7 +377,7 @@ func (p *condParser) test() Expr {
 	if regex && p.tok.raw {
 		re, err := regexp.Compile(p.tok.text)
 		if err != nil {
-			p.fail("invalid regular expression %q: %v", p.tok.text, unwrapRegexpError(err))
+			p.fail("%s", RegexpError(p.tok.text, err))
 			return c
 		}
 		c.Regex = re
@@ -383,8 +386,36 @@ func (p *condParser) test() Expr {
 	return c
 }
 
-func unwrapRegexpError(err error) string {
-	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+// RegexpError says why pattern does not compile, quoting no more than the
+// start of a long one (a build arg may hold kilobytes).
+func RegexpError(pattern string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+	var se *rsyntax.Error
+	if errors.As(err, &se) {
+		msg = se.Code.String()
+		if se.Expr != "" {
+			msg += ": `" + prefix(se.Expr) + "`"
+		}
+	}
+	quoted := fmt.Sprintf("%q", prefix(pattern))
+	if len(pattern) > maxQuoted {
+		quoted += fmt.Sprintf(" (%d bytes)", len(pattern))
+	}
+	return fmt.Sprintf("invalid regular expression %s: %s", quoted, msg)
+}
+
+const maxQuoted = 60
+
+// prefix cuts s after maxQuoted bytes, at a rune boundary, marking the cut.
+func prefix(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func isName(s string) bool {

@@ -1,8 +1,10 @@
 package syntax
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -97,6 +99,11 @@ func Parse(name string, data []byte) (*File, error) {
 func parseNodes(name string, data []byte) (*File, []*parser.Node, error) {
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
+		if line := tooLong(data); line > 0 {
+			// The parser says so at the line before, or, inside a
+			// heredoc, calls the heredoc unterminated.
+			return nil, nil, &Error{File: name, Line: line, Msg: fmt.Sprintf("dockerfile line greater than max allowed size of %d", bufio.MaxScanTokenSize-1)}
+		}
 		line := 0
 		var le *parser.LocationError
 		if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
@@ -106,9 +113,30 @@ func parseNodes(name string, data []byte) (*File, []*parser.Node, error) {
 		if le != nil {
 			msg = le.Unwrap().Error()
 		}
+		// The parser reports a directive it rejects at the line before,
+		// the number of lines it had read.
+		if strings.HasPrefix(msg, "invalid escape token") || strings.HasSuffix(msg, "parser directive can be used") {
+			line++
+		}
 		return nil, nil, &Error{File: name, Line: line, Msg: msg}
 	}
 	return &File{Name: name, Data: data, Escape: res.EscapeToken}, res.AST.Children, nil
+}
+
+// tooLong returns the first line longer than BuildKit's parser reads
+// (its scanner's buffer holds the line and its newline), or 0.
+func tooLong(data []byte) int {
+	for n := 1; len(data) > 0; n++ {
+		end := bytes.IndexByte(data, '\n')
+		if end < 0 {
+			end = len(data)
+		}
+		if end >= bufio.MaxScanTokenSize {
+			return n
+		}
+		data = data[min(end+1, len(data)):]
+	}
+	return 0
 }
 
 // lexNodes reads the file with the lexer. Of the instructions lowering
