@@ -81,7 +81,8 @@ bench: deps
 # the crashers kept under testdata/fuzz, as regression tests).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := syntax:FuzzParse syntax:FuzzCondition syntax:FuzzBlockHead syntax:FuzzLexer \
-	syntax:FuzzDirective pep508:FuzzParseMarker poetry:FuzzTOML poetry:FuzzExport
+	syntax:FuzzDirective pep508:FuzzParseMarker poetry:FuzzTOML poetry:FuzzExport \
+	poetry:FuzzProject conversion:FuzzLower
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $${t#*:} ($(FUZZTIME))"; \

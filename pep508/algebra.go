@@ -29,7 +29,7 @@ const maxCache = 1 << 16
 // ResetCaches forgets memoised simplifications, so that a computation
 // starts from the same state as a fresh poetry process.
 func ResetCaches() {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	resetCaches()
 }
@@ -71,17 +71,72 @@ func enter(stack *[][]Marker, ms []Marker) {
 
 func leave(stack *[][]Marker) { *stack = (*stack)[:len(*stack)-1] }
 
-// catchRecursion runs f, reporting whether it was aborted by a re-entry.
+// catchRecursion runs f, reporting whether it was aborted by a re-entry
+// or by a normal form too large to compute.
 func catchRecursion(f func() Marker) (m Marker, aborted bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			if _, ok := r.(recursionError); !ok {
+			switch r.(type) {
+			case recursionError, tooComplexError:
+			default:
 				panic(r)
 			}
 			m, aborted = nil, true
 		}
 	}()
 	return f(), false
+}
+
+// Normal forms grow exponentially: the DNF of a CNF of n clauses of k
+// markers has k^n terms, so that a marker of four two-marker conjunctions
+// joined by "or" (some 200 characters) would take poetry-core, and took
+// us, longer than anyone waits. A normalisation whose cartesian product
+// exceeds maxProduct tuples is abandoned instead, and the marker keeps the
+// simpler form already at hand: the same condition, spelt less simply.
+const maxProduct = 1 << 13
+
+// maxWork bounds the steps (tuples of a product, pairs compared while
+// simplifying) of one call into this package, which nested normalisations
+// below maxProduct could otherwise multiply without end: past it, every
+// normalisation under way is abandoned the same way, and no call takes more
+// than a few seconds. The hardest case of this package's tests takes about
+// half of it; the export corpus gives the same output under a bound of
+// half this one.
+const maxWork = 1 << 19
+
+// work counts the steps of the call under way; begin resets it.
+var work int
+
+// begin takes the lock for a call into this package.
+func begin() {
+	mu.Lock()
+	work = 0
+}
+
+// spend counts n steps, abandoning the call past maxWork.
+func spend(n int) {
+	if work += n; work > maxWork {
+		panic(tooComplexError{})
+	}
+}
+
+// tooComplexError aborts such a normalisation.
+type tooComplexError struct{}
+
+func (tooComplexError) Error() string { return "marker too complex to normalise" }
+
+// bounded runs f, reporting false when a normalisation in it was too
+// large; a re-entry still propagates, as in poetry-core.
+func bounded(f func() Marker) (m Marker, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, is := r.(tooComplexError); !is {
+				panic(r)
+			}
+			m, ok = nil, false
+		}
+	}()
+	return f(), true
 }
 
 func unwrap(m Marker) Marker {
@@ -118,7 +173,10 @@ func intersection(ms ...Marker) Marker {
 	enter(&interStack, ms)
 	defer leave(&interStack)
 	unnorm := unwrap(newMulti(ms...))
-	disj := dnf(unnorm)
+	disj, ok := bounded(func() Marker { return dnf(unnorm) })
+	if !ok {
+		return unnorm
+	}
 	if _, ok := disj.(*MarkerUnion); !ok {
 		return disj
 	}
@@ -137,7 +195,10 @@ func union(ms ...Marker) Marker {
 	enter(&unionStack, ms)
 	defer leave(&unionStack)
 	unnorm := unwrap(newUnion(ms...))
-	conj := cnf(unnorm)
+	conj, ok := bounded(func() Marker { return cnf(unnorm) })
+	if !ok {
+		return unnorm
+	}
 	if _, ok := conj.(*MultiMarker); !ok {
 		return conj
 	}
@@ -156,11 +217,16 @@ func union(ms ...Marker) Marker {
 func uniqueProduct(lists [][]Marker, f func([]Marker)) {
 	seen := map[string]bool{}
 	idx := make([]int, len(lists))
+	size := 1
 	for _, l := range lists {
 		if len(l) == 0 {
 			return
 		}
+		if size *= len(l); size > maxProduct {
+			panic(tooComplexError{})
+		}
 	}
+	spend(size)
 	for {
 		combo := make([]Marker, len(lists))
 		keys := make([]string, len(lists))
@@ -281,6 +347,7 @@ func multiOf(ms ...Marker) Marker {
 			}
 			merged := false
 			for i, mark := range cur {
+				spend(1)
 				var inter Marker
 				oneUnion := false
 				if u, ok := mark.(*MarkerUnion); ok {
@@ -340,6 +407,7 @@ func unionOf2(ms ...Marker) Marker {
 			}
 			included := false
 			for i, mark := range cur {
+				spend(1)
 				var u Marker
 				oneMulti := false
 				if m, ok := mark.(*MultiMarker); ok {

@@ -33,6 +33,7 @@ func markerEq(a, b Marker) bool { return a.key() == b.key() }
 func containsMarker(list []Marker, m Marker) bool {
 	k := m.key()
 	for _, x := range list {
+		spend(1)
 		if x.key() == k {
 			return true
 		}

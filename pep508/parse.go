@@ -270,7 +270,7 @@ func mustParse(s string) Marker {
 // Parse parses a PEP 508 marker expression the way poetry-core's
 // parse_marker does, simplifying it.
 func Parse(s string) (m Marker, err error) {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	trimCaches()
 	defer func() {
@@ -293,28 +293,28 @@ func MustParse(s string) Marker {
 
 // Intersect is a.intersect(b).
 func Intersect(a, b Marker) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return a.meet(b)
 }
 
 // Union is a.union(b).
 func Union(a, b Marker) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return a.join(b)
 }
 
 // WithoutExtras drops the extra comparisons of m.
 func WithoutExtras(m Marker) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return m.exclude("extra")
 }
 
 // Only keeps the comparisons on the given names.
 func Only(m Marker, names ...string) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return m.only(names...)
 }
@@ -322,7 +322,7 @@ func Only(m Marker, names ...string) Marker {
 // Validate evaluates m against a partial environment (names missing from
 // env count as satisfied); "extra" is a []string of active extras.
 func Validate(m Marker, env map[string]any) bool {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return m.validate(env)
 }
@@ -332,7 +332,7 @@ func Validate(m Marker, env map[string]any) bool {
 // marker whose extras cannot hold becomes Empty, otherwise the extra
 // comparisons are dropped and the other comparisons kept.
 func ResolveExtras(m Marker, extras []string) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	if !m.validate(map[string]any{"extra": extras}) {
 		return EmptyMarker{}
@@ -342,7 +342,7 @@ func ResolveExtras(m Marker, extras []string) Marker {
 
 // PythonConstraint is the set of python versions a marker allows.
 func PythonConstraint(m Marker) VersionConstraint {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return pythonConstraint(m)
 }
@@ -350,21 +350,21 @@ func PythonConstraint(m Marker) VersionConstraint {
 // UnionAll is poetry-core's markers.union(*markers): the simplified
 // disjunction (even of a single marker, which it normalises).
 func UnionAll(ms ...Marker) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return union(ms...)
 }
 
 // IntersectAll is poetry-core's markers.intersection(*markers).
 func IntersectAll(ms ...Marker) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return intersection(ms...)
 }
 
 // Equal is poetry-core's == between markers (structural).
 func Equal(a, b Marker) bool {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return markerEq(a, b)
 }

@@ -215,7 +215,7 @@ func CreateNestedMarker(name string, c VersionConstraint) string {
 // PythonMarker converts a Poetry python constraint ("~2.7 || ^3.6") into the
 // marker poetry-core derives from it.
 func PythonMarker(c VersionConstraint) Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	return mustParse(CreateNestedMarker("python_version", c))
 }
@@ -233,7 +233,7 @@ func ProjectPythonConstraint(s string) (VersionConstraint, error) {
 // derives from a marker: the python versions it restricts to ("*" when
 // unrestricted) and the extras it mentions.
 func DependencyMarkerInfo(m Marker) (pythonVersions string, extras []string) {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	conv := convertMarkers(m)
 	for _, g := range conv["extra"] {
@@ -250,7 +250,7 @@ func DependencyMarkerInfo(m Marker) (pythonVersions string, extras []string) {
 
 // HasExtraMarker reports whether m mentions the extra marker.
 func HasExtraMarker(m Marker) bool {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	_, ok := convertMarkers(m)["extra"]
 	return ok
@@ -295,7 +295,7 @@ func nestedGeneric(name string, c genericC) string {
 // given constraints and returns one marker per region, as
 // poetry-plugin-export's get_python_version_region_markers.
 func RegionMarkers(cs []VersionConstraint) []Marker {
-	mu.Lock()
+	begin()
 	defer mu.Unlock()
 	type edge struct {
 		v    *Version
