@@ -11,29 +11,11 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
-	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/xdockerfile/xdockerfile/syntax"
 )
-
-// fixedImages answers every image lookup with the same small config, so
-// upstream and xdockerfile can be compared offline on equal terms.
-type fixedImages struct{}
-
-func (fixedImages) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	p := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
-		p = *opt.ImageOpt.Platform
-	}
-	cfg, _ := json.Marshal(map[string]any{
-		"os": p.OS, "architecture": p.Architecture,
-		"config": map[string]any{"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, "WorkingDir": "/"},
-	})
-	return ref, digest.FromString(ref), cfg, nil
-}
 
 // corpus lists the real-world Dockerfiles that must pass through unchanged.
 func corpus(t *testing.T) []string {
@@ -46,14 +28,12 @@ func corpus(t *testing.T) []string {
 }
 
 func corpusOpt(dt []byte, name string) ConvertOpt {
-	opt := ConvertOpt{MetaResolver: fixedImages{}}
+	opt := Offline(ConvertOpt{})
 	opt.BuildArgs = map[string]string{}
 	opt.BuildPlatforms = []ocispecs.Platform{goldenBuildPlatform}
 	main := llb.Local("context", llb.LocalUniqueID("corpus"))
 	opt.MainContext = &main
 	opt.SourceMap = llb.NewSourceMap(nil, name, "Dockerfile", dt)
-	caps := pb.Caps.CapSet(pb.Caps.All())
-	opt.LLBCaps = &caps
 	return opt
 }
 

@@ -24,8 +24,9 @@ import (
 )
 
 const usage = `usage:
-  xdockerfile lower [-f Dockerfile] [--build-arg K=V]... [--platform os/arch[/variant]] [--target stage] [--emit-contexts DIR] [CONTEXT]
-      print the plain Dockerfile the frontend hands to BuildKit for these arguments
+  xdockerfile lower [-f Dockerfile] [--build-arg K=V]... [--platform os/arch[/variant]] [--target stage] [--build-context NAME=DIR]... [--emit-contexts DIR] [CONTEXT]
+      print the plain Dockerfile the frontend hands to BuildKit for these arguments,
+      after running BuildKit's conversion on it offline (its errors and warnings at your lines)
   xdockerfile poetry export [--with G,..] [--without G,..] [--only G,..] [-E extra]... [DIR]   (what "poetry export -f requirements.txt" prints)
   xdockerfile version
 `
@@ -160,15 +161,34 @@ func lower(args []string, stdout, stderr io.Writer) error {
 		}
 		bctx.Named[name] = v
 	}
+	// The build goes on to BuildKit's own conversion, and so does the
+	// CLI, offline: what upstream rejects (an unknown instruction, stages
+	// that depend on each other) fails here too, at the user's line, and
+	// upstream's lint warnings are printed with the extensions'.
+	opt = conversion.Offline(opt)
+	opt.Warn = warn
 	b := &conversion.Build{File: f, Context: bctx}
-	res, err := b.Plain(context.Background(), opt, warn)
+	_, res, err := b.ToLLB(context.Background(), opt)
 	if err != nil {
-		return err
+		return located(*file, err)
 	}
 	if _, err := stdout.Write(res.Dockerfile); err != nil {
 		return err
 	}
 	return emitContexts(*emit, res.Inputs, stderr)
+}
+
+// located names the file and line of an error upstream's conversion
+// located; the dialect's own errors name them already. The lowered file
+// keeps every line where the user wrote it, so its lines are the user's.
+func located(file string, err error) error {
+	var se *syntax.Error
+	var list syntax.ErrorList
+	var le *parser.LocationError
+	if errors.As(err, &se) || errors.As(err, &list) || !errors.As(err, &le) || len(le.Locations) == 0 || len(le.Locations[0]) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s:%d: %w", file, le.Locations[0][0].Start.Line, err)
 }
 
 // emitContexts writes generated contexts so that the plain Dockerfile

@@ -8,9 +8,6 @@
 //   - "args": build arguments, K=V, one a line;
 //   - "want": "ok", or the expected errors, one a line, each
 //     "<file>:<line>: <part of the message>";
-//   - "want buildkitd": the same for a build, where it differs from what
-//     `xdockerfile lower` says (it stops at the plain Dockerfile, and
-//     leaves upstream's own checks to the build);
 //   - "X.tmpl": rendered with text/template into X, for inputs too big or
 //     too binary to keep as text. Besides the builtins, a template has
 //     repeat N "text", seq N (0…N-1), add A B and contentHash "pyproject.toml"
@@ -43,8 +40,9 @@ type Case struct {
 	Files map[string][]byte // path → content, the Dockerfile included
 	Links map[string]string // path → target
 	Args  []string          // K=V
-	// Want is what `xdockerfile lower` does, Build what a build does.
-	Want, Build Want
+	// Want is what `xdockerfile lower` and a build both do: the CLI runs
+	// upstream's conversion too.
+	Want Want
 }
 
 // Want is an outcome: OK, or errors.
@@ -108,16 +106,13 @@ func parse(name string, dt []byte) (*Case, error) {
 	comment, files := sections(dt)
 	c := &Case{Name: name, About: strings.TrimSpace(comment), Files: map[string][]byte{}, Links: map[string]string{}}
 	var templates []section
-	var want, build string
-	hasBuild := false
+	var want string
 	for _, f := range files {
 		switch {
 		case f.Name == "args":
 			c.Args = append(c.Args, strings.Fields(f.Data)...)
 		case f.Name == "want":
 			want = f.Data
-		case f.Name == "want buildkitd":
-			build, hasBuild = f.Data, true
 		case strings.HasSuffix(f.Name, ".tmpl"):
 			templates = append(templates, f)
 		case strings.HasSuffix(f.Name, ".symlink"):
@@ -146,12 +141,6 @@ func parse(name string, dt []byte) (*Case, error) {
 	var err error
 	if c.Want, err = parseWant(want); err != nil {
 		return nil, err
-	}
-	c.Build = c.Want
-	if hasBuild {
-		if c.Build, err = parseWant(build); err != nil {
-			return nil, fmt.Errorf("want buildkitd: %v", err)
-		}
 	}
 	return c, nil
 }
