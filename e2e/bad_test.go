@@ -42,7 +42,7 @@ func TestBadInputs(t *testing.T) {
 				assertNotContains(t, log, crash)
 			}
 			_, imgErr := theLab.ReadImage(ctx, ref)
-			if c.Build.OK {
+			if c.Want.OK {
 				if err != nil {
 					t.Fatalf("build failed: %v", err)
 				}
@@ -57,12 +57,12 @@ func TestBadInputs(t *testing.T) {
 			if imgErr == nil {
 				t.Errorf("the failed build pushed %s", ref)
 			}
-			for _, e := range c.Build.Errors {
+			for _, e := range c.Want.Errors {
 				assertContains(t, log, e.Msg)
 			}
 			// The first error's line, one down for the # syntax= line,
 			// with the user's own text under it.
-			first := c.Build.Errors[0]
+			first := c.Want.Errors[0]
 			if first.Line == 0 {
 				return // a file with no lines
 			}
