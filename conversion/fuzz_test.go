@@ -252,20 +252,7 @@ func goldenSeed(f *testing.F, path string) (df, args, platform string, c Context
 	if !ok {
 		f.Fatalf("%s: no Dockerfile section", path)
 	}
-	files := map[string]string{}
-	named := map[string]map[string]string{}
-	for _, file := range a.Files {
-		if rel, ok := strings.CutPrefix(file.Name, "context/"); ok {
-			files[rel] = file.Data
-		}
-		if rel, ok := strings.CutPrefix(file.Name, "build-context/"); ok {
-			name, rel, _ := strings.Cut(rel, "/")
-			if named[name] == nil {
-				named[name] = map[string]string{}
-			}
-			named[name][rel] = file.Data
-		}
-	}
+	files, named := goldenFiles(a)
 	dir := DirContext{Named: map[string]string{}}
 	for name, files := range named {
 		dir.Named[name] = testfs.Dir(f, files)

@@ -48,25 +48,31 @@ func TestLowerGolden(t *testing.T) {
 	}
 }
 
+// goldenFiles returns a golden's build context (its context/… sections)
+// and named contexts (build-context/NAME/…).
+func goldenFiles(a *golden.Archive) (files map[string]string, named map[string]map[string]string) {
+	files, named = map[string]string{}, map[string]map[string]string{}
+	for _, f := range a.Files {
+		if rel, ok := strings.CutPrefix(f.Name, "context/"); ok {
+			files[rel] = f.Data
+		}
+		if rel, ok := strings.CutPrefix(f.Name, "build-context/"); ok {
+			name, rel, _ := strings.Cut(rel, "/")
+			if named[name] == nil {
+				named[name] = map[string]string{}
+			}
+			named[name][rel] = f.Data
+		}
+	}
+	return files, named
+}
+
 func lowerCase(t *testing.T, a *golden.Archive) (lowered, inputs, warnings, errText string) {
 	df, ok := a.Get("Dockerfile")
 	if !ok {
 		t.Fatal("no Dockerfile section")
 	}
-	ctxFiles := map[string]string{}
-	namedFiles := map[string]map[string]string{}
-	for _, f := range a.Files {
-		if rel, ok := strings.CutPrefix(f.Name, "context/"); ok {
-			ctxFiles[rel] = f.Data
-		}
-		if rel, ok := strings.CutPrefix(f.Name, "build-context/"); ok {
-			name, rel, _ := strings.Cut(rel, "/")
-			if namedFiles[name] == nil {
-				namedFiles[name] = map[string]string{}
-			}
-			namedFiles[name][rel] = f.Data
-		}
-	}
+	ctxFiles, namedFiles := goldenFiles(a)
 	dirCtx := DirContext{Root: testfs.Dir(t, ctxFiles)}
 	for name, files := range namedFiles {
 		if dirCtx.Named == nil {
