@@ -178,10 +178,13 @@ func newSingleMarker(name, constraint string, swapped bool) (*SingleMarker, erro
 		if op == "in" || op == "not in" {
 			constraint = versionListConstraint(op, valueSeparator.Split(value, -1))
 		} else if name == "python_full_version" && !swapped {
-			if p := strings.Count(value, ".") + 1; p < 3 {
-				suffix := strings.Repeat(".0", 3-p)
-				m.value += suffix
-				constraint += suffix
+			// the release gets three parts, before any pre-release tag:
+			// "3.13" is 3.13.0, "3.13b1" is 3.13.0b1
+			release := len(value) - len(strings.TrimLeft(value, "0123456789."))
+			if p := strings.Count(value[:release], ".") + 1; p < 3 && release > 0 {
+				padded := value[:release] + strings.Repeat(".0", 3-p) + value[release:]
+				constraint = strings.TrimSuffix(constraint, value) + padded
+				m.value = padded
 			}
 		}
 	default:

@@ -207,3 +207,17 @@ func TestRegionMarkers(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
 	}
 }
+
+// A python_full_version bound of fewer than three parts gets them before
+// its pre-release tag, not after it.
+func TestPythonFullVersionPadsThePreRelease(t *testing.T) {
+	for in, want := range map[string]string{
+		`python_full_version >= "3.13b1"`: `python_full_version >= "3.13.0b1"`,
+		`python_full_version < "3"`:       `python_full_version < "3.0.0"`,
+		`python_full_version >= "0a0"`:    `python_full_version >= "0.0.0a0"`,
+	} {
+		if got := mustParseT(t, in).String(); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}

@@ -220,6 +220,21 @@ func PythonMarker(c VersionConstraint) Marker {
 	return mustParse(CreateNestedMarker("python_version", c))
 }
 
+// CheckPythonMarker reports whether c makes a marker PythonMarker can
+// read: a constraint can hold versions a marker cannot (">=0a0" becomes
+// python_full_version >= "0a0.0.0").
+func CheckPythonMarker(c VersionConstraint) (err error) {
+	begin()
+	defer mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	_, err = parseMarker(CreateNestedMarker("python_version", c))
+	return err
+}
+
 // ProjectPythonConstraint is the python constraint of a root project:
 // "*" stands for "~2.7 || >=3.4", as in poetry-core's ProjectPackage.
 func ProjectPythonConstraint(s string) (VersionConstraint, error) {

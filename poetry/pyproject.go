@@ -121,6 +121,9 @@ func (p *pyproject) configure(dir location) error {
 		return err
 	}
 	c, err := pep508.ProjectPythonConstraint(p.python)
+	if err == nil {
+		err = pep508.CheckPythonMarker(c)
+	}
 	if err != nil {
 		return &specError{line: pythonLine(project, tool), msg: fmt.Sprintf("invalid python constraint %q: %v", p.python, err)}
 	}
