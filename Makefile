@@ -53,6 +53,7 @@ test: deps python-rootfs
 	XDOCKERFILE_BUILDX=$$(bash hack/deps.sh buildx) \
 	XDOCKERFILE_BUILDKIT_COMPAT=$$(bash hack/deps.sh compat) \
 	$(GO) test -count=1 -timeout 60m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 demo: deps python-rootfs
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) \
@@ -77,8 +78,9 @@ release: deps
 bench: deps
 	XDOCKERFILE_BUILDKIT_BIN=$$(bash hack/deps.sh) $(GO) run ./hack/bench $(BENCHFLAGS)
 
-# Every fuzz target for FUZZTIME each (make test runs their seeds, and
-# the crashers kept under testdata/fuzz, as regression tests).
+# Every fuzz target for FUZZTIME each. make test runs their seeds and the
+# crashers kept under testdata/fuzz as regression tests, then every target
+# for a few seconds.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := syntax:FuzzParse syntax:FuzzCondition syntax:FuzzBlockHead syntax:FuzzLexer \
 	syntax:FuzzDirective pep508:FuzzParseMarker poetry:FuzzTOML poetry:FuzzExport \
