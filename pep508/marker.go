@@ -178,11 +178,7 @@ func newSingleMarker(name, constraint string, swapped bool) (*SingleMarker, erro
 		if op == "in" || op == "not in" {
 			constraint = versionListConstraint(op, valueSeparator.Split(value, -1))
 		} else if name == "python_full_version" && !swapped {
-			// the release gets three parts, before any pre-release tag:
-			// "3.13" is 3.13.0, "3.13b1" is 3.13.0b1
-			release := len(value) - len(strings.TrimLeft(value, "0123456789."))
-			if p := strings.Count(value[:release], ".") + 1; p < 3 && release > 0 {
-				padded := value[:release] + strings.Repeat(".0", 3-p) + value[release:]
+			if padded := threeParts(value); padded != value {
 				constraint = strings.TrimSuffix(constraint, value) + padded
 				m.value = padded
 			}
@@ -220,6 +216,21 @@ func newSingleMarker(name, constraint string, swapped bool) (*SingleMarker, erro
 		return nil, fmt.Errorf("Invalid marker for '%s': %s", name, orig)
 	}
 	return m, nil
+}
+
+// threeParts gives a version's release three parts, after any epoch and
+// before any pre-release tag: "3.13" is 3.13.0, "3.13b1" 3.13.0b1, "1!3"
+// 1!3.0.0.
+func threeParts(v string) string {
+	epoch, rest := "", v
+	if e, r, ok := strings.Cut(v, "!"); ok {
+		epoch, rest = e+"!", r
+	}
+	release := len(rest) - len(strings.TrimLeft(rest, "0123456789."))
+	if p := strings.Count(rest[:release], ".") + 1; p < 3 && release > 0 {
+		return epoch + rest[:release] + strings.Repeat(".0", 3-p) + rest[release:]
+	}
+	return v
 }
 
 // singleFromConstraint is SingleMarker(name, constraint_object): the

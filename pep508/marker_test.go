@@ -215,6 +215,7 @@ func TestPythonFullVersionPadsThePreRelease(t *testing.T) {
 		`python_full_version >= "3.13b1"`: `python_full_version >= "3.13.0b1"`,
 		`python_full_version < "3"`:       `python_full_version < "3.0.0"`,
 		`python_full_version >= "0a0"`:    `python_full_version >= "0.0.0a0"`,
+		`python_full_version >= "1!3"`:    `python_full_version >= "1!3.0.0"`,
 	} {
 		if got := mustParseT(t, in).String(); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
