@@ -40,7 +40,7 @@ func TestPoetryInstallBuildsAnSdist(t *testing.T) {
 	files["Dockerfile"] = syntaxLine + `
 FROM 127.0.0.1:5000/python:3-bookworm AS deps
 POETRY INSTALL
-RUN /opt/venv/bin/python -c "import srconly; print(srconly.VALUE)" > /value
+` + printValues("srconly") + `
 FROM scratch
 COPY --from=deps /value /value
 `
@@ -86,7 +86,7 @@ func TestPoetryInstallURLDependencies(t *testing.T) {
 	}, nil)
 	files["Dockerfile"] = syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm AS deps
 POETRY INSTALL
-RUN /opt/venv/bin/python -c "import urlwheel, urlsdist; print(urlwheel.VALUE, urlsdist.VALUE)" > /value
+` + printValues("urlwheel", "urlsdist") + `
 FROM scratch
 COPY --from=deps /value /value
 `

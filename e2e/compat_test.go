@@ -196,19 +196,7 @@ func built(log, out string, err error, check func(out string) error) (string, er
 func compatCases() []compatCase {
 	return []compatCase{
 		{"if-build-arg", "IF/ELSE IF/ELSE by build argument", func(t *testing.T, d compatDaemon) (string, error) {
-			dir := project(t, map[string]string{"Dockerfile": syntaxLine + `
-FROM 127.0.0.1:5000/busybox AS base
-ARG BUILD_VERSION=1
-IF $BUILD_VERSION==1
-RUN echo one > /version
-ELSE IF $BUILD_VERSION == 2
-RUN echo two > /version
-ELSE
-RUN echo other > /version
-END
-FROM scratch
-COPY --from=base /version /version
-`})
+			dir := versionProject(t)
 			for arg, v := range map[string]string{"1": "one", "2": "two"} {
 				log, out, err := d.build(t, dir, nil, buildArgs("BUILD_VERSION="+arg)...)
 				if log, err := built(log, out, err, func(out string) error { return want(out, map[string]string{"version": v}) }); err != nil {
@@ -412,7 +400,7 @@ COPY --from=deps /value /listing /
 			files["Dockerfile"] = syntaxLine + `
 FROM 127.0.0.1:5000/python:3-bookworm AS deps
 POETRY INSTALL
-RUN /opt/venv/bin/python -c "import secretpkg; print(secretpkg.VALUE)" > /value
+` + printValues("secretpkg") + `
 FROM scratch
 COPY --from=deps /value /
 `

@@ -11,8 +11,11 @@ import (
 
 const syntaxLine = "# syntax=127.0.0.1:5000/xdockerfile:1\n"
 
-func TestIfElseSelectsBranchByBuildArg(t *testing.T) {
-	dir := project(t, map[string]string{"Dockerfile": syntaxLine + `
+// versionProject is a context whose Dockerfile writes /version by the
+// branch BUILD_VERSION takes: one (the default, 1), two or other.
+func versionProject(t *testing.T) string {
+	t.Helper()
+	return project(t, map[string]string{"Dockerfile": syntaxLine + `
 FROM 127.0.0.1:5000/busybox AS base
 ARG BUILD_VERSION=1
 IF $BUILD_VERSION==1
@@ -25,6 +28,10 @@ END
 FROM scratch
 COPY --from=base /version /version
 `})
+}
+
+func TestIfElseSelectsBranchByBuildArg(t *testing.T) {
+	dir := versionProject(t)
 	for arg, want := range map[string]string{"": "one", "2": "two", "7": "other"} {
 		var args []string
 		if arg != "" {

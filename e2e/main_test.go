@@ -157,6 +157,16 @@ func mustBuild(t *testing.T, dir string, args ...string) (string, string) {
 	return log, out
 }
 
+// printValues is a RUN line that imports the modules from the venv and
+// writes their VALUEs to /value, space-separated.
+func printValues(modules ...string) string {
+	values := make([]string, len(modules))
+	for i, m := range modules {
+		values[i] = m + ".VALUE"
+	}
+	return `RUN /opt/venv/bin/python -c "import ` + strings.Join(modules, ", ") + `; print(` + strings.Join(values, ", ") + `)" > /value`
+}
+
 // buildArgs turns K=V pairs into buildctl options.
 func buildArgs(kv ...string) []string {
 	var out []string

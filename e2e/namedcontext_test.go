@@ -67,7 +67,7 @@ content-hash = %q
 		"poetry.lock":    lock,
 		"Dockerfile": syntaxLine + `FROM 127.0.0.1:5000/python:3-bookworm AS deps
 POETRY INSTALL
-RUN /opt/venv/bin/python -c "import common; print(common.VALUE)" > /value
+` + printValues("common") + `
 FROM scratch
 COPY --from=deps /value /value
 `,

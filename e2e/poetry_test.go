@@ -380,7 +380,7 @@ func TestPoetryInstallPrivateIndexThroughSecrets(t *testing.T) {
 	files["Dockerfile"] = syntaxLine + `
 FROM 127.0.0.1:5000/python:3-bookworm
 POETRY INSTALL
-RUN /opt/venv/bin/python -c "import secretpkg; print(secretpkg.VALUE)" > /value
+` + printValues("secretpkg") + `
 `
 	dir := project(t, files)
 	secrets := t.TempDir()
