@@ -104,8 +104,14 @@ const maxProduct = 1 << 13
 // half this one.
 const maxWork = 1 << 19
 
-// work counts the steps of the call under way; begin resets it.
-var work int
+// work counts the steps of the call under way; begin resets it. left is
+// what the Session under way may still spend, over all its calls.
+var (
+	work      int
+	left      int
+	inSession bool
+	sessions  sync.Mutex
+)
 
 // begin takes the lock for a call into this package.
 func begin() {
@@ -113,11 +119,35 @@ func begin() {
 	work = 0
 }
 
-// spend counts n steps, abandoning the call past maxWork.
+// spend counts n steps, abandoning the call past maxWork or past what is
+// left of the session's budget.
 func spend(n int) {
-	if work += n; work > maxWork {
+	work += n
+	if inSession {
+		left -= n
+	}
+	if work > maxWork || inSession && left < 0 {
 		panic(tooComplexError{})
 	}
+}
+
+// Session runs fn, whose calls into this package share one budget of
+// limit steps: a lock of many markers, each too complex to normalise
+// within a call's budget, would otherwise cost a call's budget for each.
+// Past it, every normalisation is abandoned as past a call's. Sessions
+// run one at a time; fn must not start another.
+func Session(limit int, fn func()) {
+	sessions.Lock()
+	defer sessions.Unlock()
+	mu.Lock()
+	inSession, left = true, limit
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		inSession = false
+		mu.Unlock()
+	}()
+	fn()
 }
 
 // tooComplexError aborts such a normalisation.

@@ -94,6 +94,11 @@ func usageError(format string, args ...any) error {
 // Export computes the requirements for the options, as `poetry export -f
 // requirements.txt` does.
 func (p *Project) Export(opt Options) (e *Export, err error) {
+	pep508.Session(markerBudget, func() { e, err = p.export(opt) })
+	return e, err
+}
+
+func (p *Project) export(opt Options) (e *Export, err error) {
 	defer func() {
 		// a marker the simplifier cannot handle must not take a build down
 		if r := recover(); r != nil {

@@ -89,7 +89,17 @@ func Parse(dir string, pyproject []byte, pyprojectName string, lock []byte, lock
 	return parse(dir, false, pyproject, pyprojectName, lock, lockName)
 }
 
-func parse(dir string, onDisk bool, pyproject []byte, pyprojectName string, lock []byte, lockName string) (_ *Project, err error) {
+// markerBudget is the normalisation steps (pep508.Session) one read or one
+// export may take over all its markers: some seven times the hardest single
+// marker in pep508's tests, about ten seconds at most.
+const markerBudget = 1 << 21
+
+func parse(dir string, onDisk bool, pyproject []byte, pyprojectName string, lock []byte, lockName string) (p *Project, err error) {
+	pep508.Session(markerBudget, func() { p, err = read(dir, onDisk, pyproject, pyprojectName, lock, lockName) })
+	return p, err
+}
+
+func read(dir string, onDisk bool, pyproject []byte, pyprojectName string, lock []byte, lockName string) (_ *Project, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{File: lockName, Msg: fmt.Sprintf("cannot read the project: %v", r)}
