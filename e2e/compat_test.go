@@ -242,23 +242,7 @@ func compatCases() []compatCase {
 			})
 		}},
 		{"variables-in-from", "`COPY --from=build-${src}`, `RUN --mount=…,from=tools-${TARGETARCH}`", func(t *testing.T, d compatDaemon) (string, error) {
-			dir := project(t, map[string]string{"Dockerfile": syntaxLine + `
-FROM 127.0.0.1:5000/busybox AS build-stage0
-RUN echo zero > /out
-FROM 127.0.0.1:5000/busybox AS build-stage1
-RUN echo one > /out
-FROM 127.0.0.1:5000/no-such-image AS build-unused
-FROM 127.0.0.1:5000/busybox AS tools-amd64
-RUN echo amd64-tool > /tool
-FROM 127.0.0.1:5000/busybox AS tools-arm64
-RUN echo arm64-tool > /tool
-FROM 127.0.0.1:5000/busybox AS final
-ARG src=stage0
-COPY --from=build-${src} /out /copied
-RUN --mount=type=bind,from=tools-${TARGETARCH},target=/tools cp /tools/tool /mounted
-FROM scratch
-COPY --from=final /copied /mounted /
-`})
+			dir := variablesProject(t)
 			log, out, err := d.build(t, dir, nil, buildArgs("src=stage1")...)
 			return built(log, out, err, func(out string) error {
 				if err := want(out, map[string]string{"copied": "one", "mounted": "amd64-tool"}); err != nil {

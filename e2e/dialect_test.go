@@ -97,25 +97,8 @@ func TestIndependentStagesRunConcurrently(t *testing.T) {
 }
 
 func TestVariablesInStageReferences(t *testing.T) {
-	dir := project(t, map[string]string{"Dockerfile": syntaxLine + `
-FROM 127.0.0.1:5000/busybox AS build-stage0
-RUN echo zero > /out
-FROM 127.0.0.1:5000/busybox AS build-stage1
-RUN echo one > /out
-FROM 127.0.0.1:5000/no-such-image AS build-unused
-FROM 127.0.0.1:5000/busybox AS tools-amd64
-RUN echo amd64-tool > /tool
-FROM 127.0.0.1:5000/busybox AS tools-arm64
-RUN echo arm64-tool > /tool
-FROM 127.0.0.1:5000/busybox
-ARG src=stage0
-COPY --from=build-${src} /out /copied
-RUN --mount=type=bind,from=tools-${TARGETARCH},target=/tools cp /tools/tool /mounted
-ONBUILD COPY --from=build-${src} /out /onbuild
-FROM scratch
-COPY --from=5 /copied /mounted /
-`})
-	// Stage 5 is the unnamed one: references by index keep working.
+	dir := variablesProject(t)
+	// Its stage 5 is unnamed: references by index keep working.
 	log, out := mustBuild(t, dir, buildArgs("src=stage1")...)
 	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "copied"))); got != "one" {
 		t.Errorf("COPY --from=build-${src}: got %q, want one", got)
@@ -172,6 +155,32 @@ func TestMultiPlatformSelectsPerPlatform(t *testing.T) {
 			t.Errorf("%s: %d files, want 2: %v", arch, len(entries), entries)
 		}
 	}
+}
+
+// variablesProject is a context whose Dockerfile picks stages by build-${src}
+// and tools-${TARGETARCH}, in COPY --from, RUN --mount from= and ONBUILD,
+// next to an unused stage of an image that does not exist: with src=stage1
+// on amd64 it gives /copied "one" and /mounted "amd64-tool".
+func variablesProject(t *testing.T) string {
+	t.Helper()
+	return project(t, map[string]string{"Dockerfile": syntaxLine + `
+FROM 127.0.0.1:5000/busybox AS build-stage0
+RUN echo zero > /out
+FROM 127.0.0.1:5000/busybox AS build-stage1
+RUN echo one > /out
+FROM 127.0.0.1:5000/no-such-image AS build-unused
+FROM 127.0.0.1:5000/busybox AS tools-amd64
+RUN echo amd64-tool > /tool
+FROM 127.0.0.1:5000/busybox AS tools-arm64
+RUN echo arm64-tool > /tool
+FROM 127.0.0.1:5000/busybox
+ARG src=stage0
+COPY --from=build-${src} /out /copied
+RUN --mount=type=bind,from=tools-${TARGETARCH},target=/tools cp /tools/tool /mounted
+ONBUILD COPY --from=build-${src} /out /onbuild
+FROM scratch
+COPY --from=5 /copied /mounted /
+`})
 }
 
 // platformProject is a context whose Dockerfile picks a branch and a
