@@ -73,13 +73,15 @@ func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]b
 	if err != nil {
 		return nil, err
 	}
+	// the root with its own links followed, once: a path is compared to it
+	root, rootErr := filepath.EvalSymlinks(d.Root)
 	out := map[string][]byte{}
 	for _, p := range paths {
 		if skip, _ := ignored.MatchesOrParentMatches(p); skip {
 			continue
 		}
 		name := filepath.Join(d.Root, filepath.FromSlash(p))
-		if !d.within(name) {
+		if rootErr == nil && !within(root, name) {
 			continue // a build transfers the link, never what it points at
 		}
 		dt, err := os.ReadFile(name)
@@ -97,12 +99,8 @@ func (d DirContext) ReadFiles(_ context.Context, paths []string) (map[string][]b
 }
 
 // within reports whether a path, its symbolic links followed, stays in
-// the directory. One that cannot be resolved is left to the read.
-func (d DirContext) within(name string) bool {
-	root, err := filepath.EvalSymlinks(d.Root)
-	if err != nil {
-		return true
-	}
+// root (resolved already). One that cannot be resolved is left to the read.
+func within(root, name string) bool {
 	real, err := filepath.EvalSymlinks(name)
 	if err != nil {
 		return true
